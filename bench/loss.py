@@ -1,0 +1,95 @@
+"""Forward+backward time and peak memory of contrastive losses (SimCLR, V = 2 views).
+
+Compared in one process, interleaved, medians of --reps runs: sscl's SupConLoss; lightly's NTXentLoss;
+pytorch-metric-learning's SupConLoss; a dense-mask reference written from the SupCon paper's formula; and a
+naive lower bound (similarity matmul, row logsumexp with the diagonal masked, picking the positives, autograd
+backward). Peak memory is measured per implementation in a fresh process (growth of the peak resident set
+over the inputs). usage: OMP_NUM_THREADS=1 python bench/loss.py [--reps 7] [--sizes 256,1024,4096] [--dims 8,128]
+"""
+import argparse, json, os, resource, statistics, subprocess, sys, time
+import torch
+import torch.nn.functional as F
+
+TAU = 0.1
+
+def naive(z):
+    "Lower bound: one similarity matrix, masked logsumexp, the positives picked by index."
+    B = z.shape[0]
+    Z = torch.cat([z[:, 0], z[:, 1]])
+    S = Z @ Z.T / TAU
+    S = S.masked_fill(torch.eye(2 * B, dtype=torch.bool), float('-inf'))
+    pos = torch.cat([torch.arange(B, 2 * B), torch.arange(B)])
+    return (torch.logsumexp(S, 1) - S[torch.arange(2 * B), pos]).mean()
+
+def dense_reference(z, labels=None):
+    "The SupCon paper's formula with dense [N, N] masks (as in HobbitLong/SupContrast)."
+    B, V, _ = z.shape
+    Z = torch.cat(torch.unbind(z, 1))
+    lab = torch.arange(B) if labels is None else labels
+    mask = (lab[:, None] == lab[None, :]).float().repeat(V, V)
+    logits_mask = 1 - torch.eye(B * V)
+    mask = mask * logits_mask
+    logits = Z @ Z.T / TAU
+    logits = logits - logits.max(1, keepdim=True)[0].detach()
+    log_prob = logits - torch.log((torch.exp(logits) * logits_mask).sum(1, keepdim=True))
+    return -((mask * log_prob).sum(1) / mask.sum(1)).mean()
+
+def implementations():
+    from sscl.losses import SupConLoss
+    from lightly.loss import NTXentLoss
+    from pytorch_metric_learning.losses import SupConLoss as PML
+    ours, lightly, pml = SupConLoss(TAU), NTXentLoss(TAU), PML(TAU)
+    return {'sscl': lambda z: ours(z),
+            'lightly NTXent': lambda z: lightly(z[:, 0], z[:, 1]),
+            'pml SupCon': lambda z: pml(torch.cat([z[:, 0], z[:, 1]]), torch.arange(z.shape[0]).repeat(2)),
+            'dense reference': dense_reference,
+            'naive bound': naive}
+
+def inputs(B, d, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return F.normalize(torch.randn(B, 2, d, generator=g), dim=-1)
+
+def step(fn, x):
+    z = x.clone().requires_grad_(True)
+    loss = fn(z); loss.backward()
+    return loss.item()
+
+def peak_memory(name, B, d):
+    "Run in a fresh process: MiB by which one forward+backward raises the peak resident set."
+    code = (f'import resource, torch, sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); import loss as L;'
+            f'torch.set_num_threads(1); fn = L.implementations()[{name!r}]; x = L.inputs({B}, {d});'
+            f'L.step(fn, L.inputs(8, {d})); r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;'
+            f'L.step(fn, x); print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - r0) / 1024)')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    return float(out.stdout.strip()) if out.returncode == 0 else float('nan')
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--reps', type=int, default=7)
+    ap.add_argument('--sizes', default='256,1024,4096')
+    ap.add_argument('--dims', default='8,128')
+    ap.add_argument('--no-memory', action='store_true')
+    a = ap.parse_args()
+    torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
+    impls = implementations()
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} thread(s), V = 2, tau = {TAU}, medians of {a.reps} interleaved runs\n')
+    print(f'| B | d | implementation | ms | x naive bound | peak extra MiB |\n|---|---|---|---|---|---|')
+    for B in map(int, a.sizes.split(',')):
+        for d in map(int, a.dims.split(',')):
+            x = inputs(B, d)
+            ref = step(impls['naive bound'], x)
+            times = {k: [] for k in impls}
+            for k, fn in impls.items():  # warm-up, and every implementation computes the same SimCLR loss
+                v = step(fn, x)
+                assert abs(v - ref) < 1e-3 * max(1, abs(ref)), (k, v, ref)
+            for _ in range(a.reps):
+                for k, fn in impls.items():
+                    t = time.perf_counter(); step(fn, x); times[k].append(1e3 * (time.perf_counter() - t))
+            base = statistics.median(times['naive bound'])
+            for k in impls:
+                m = statistics.median(times[k])
+                mem = float('nan') if a.no_memory else peak_memory(k, B, d)
+                print(f'| {B} | {d} | {k} | {m:.1f} | {m / base:.2f} | {mem:.0f} |', flush=True)
+
+if __name__ == '__main__':
+    main()
