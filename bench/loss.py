@@ -3,10 +3,10 @@
 Compared in one process, interleaved, medians of --reps runs: sscl's SupConLoss; lightly's NTXentLoss;
 pytorch-metric-learning's SupConLoss; a dense-mask reference written from the SupCon paper's formula; and a
 naive lower bound (similarity matmul, row logsumexp with the diagonal masked, picking the positives, autograd
-backward). Peak memory is measured per implementation in a fresh process (growth of the peak resident set
-over the inputs). usage: OMP_NUM_THREADS=1 python bench/loss.py [--reps 7] [--sizes 256,1024,4096] [--dims 8,128]
+backward). Peak memory is measured per implementation in a fresh process: the peak resident set during one
+forward+backward (after resetting the peak) minus the resident set before it. usage: OMP_NUM_THREADS=1 python bench/loss.py [--reps 7] [--sizes 256,1024,4096] [--dims 8,128]
 """
-import argparse, json, os, resource, statistics, subprocess, sys, time
+import argparse, os, statistics, subprocess, sys, time
 import torch
 import torch.nn.functional as F
 
@@ -54,12 +54,23 @@ def step(fn, x):
     loss = fn(z); loss.backward()
     return loss.item()
 
+def _status_kib(field):
+    for line in open('/proc/self/status'):
+        if line.startswith(field): return int(line.split()[1])
+
+def reset_peak() -> int:
+    "Reset the peak resident set (Linux: clear_refs 5) and return the current resident set in KiB."
+    with open('/proc/self/clear_refs', 'w') as f: f.write('5')
+    return _status_kib('VmRSS:')
+
+def peak() -> int:
+    return _status_kib('VmHWM:')
+
 def peak_memory(name, B, d):
     "Run in a fresh process: MiB by which one forward+backward raises the peak resident set."
-    code = (f'import resource, torch, sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); import loss as L;'
+    code = (f'import torch, sys; sys.path.insert(0, {os.path.dirname(__file__)!r}); import loss as L;'
             f'torch.set_num_threads(1); fn = L.implementations()[{name!r}]; x = L.inputs({B}, {d});'
-            f'L.step(fn, L.inputs(8, {d})); r0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss;'
-            f'L.step(fn, x); print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - r0) / 1024)')
+            f'L.step(fn, L.inputs(8, {d})); r0 = L.reset_peak(); L.step(fn, x); print((L.peak() - r0) / 1024)')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
     return float(out.stdout.strip()) if out.returncode == 0 else float('nan')
 
