@@ -1,0 +1,93 @@
+"""`sscl` end to end: config errors caught before training, missing files named, a NaN stops training without
+touching the last good checkpoint, SIGTERM never leaves a truncated checkpoint and the resume continues the step
+count, and `sscl predict` writes embeddings that an independent computation reproduces."""
+import os, signal, subprocess, sys, time
+from pathlib import Path
+import numpy as np, pytest, torch
+from conftest import ROOT
+from helpers import sscl
+
+TINY = """
+trainer: {{max_epochs: {epochs}, default_root_dir: {run}, enable_progress_bar: false, enable_model_summary: false, log_every_n_steps: 1}}
+model:
+  encoder: {{class_path: sscl.encoders.MLP, init_args: {{input_dim: 6, hidden_dims: [16], output_dim: 3}}}}
+  plot_every_n_epochs: 0
+data: {{class_path: sscl.pairs.ArrayDataModule, init_args: {{path: {data}, batch_size: 16, val_fraction: 0.2}}}}
+"""
+
+def tiny(tmp, epochs=2, nan=False, name='cfg.yaml', run=None):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 6)).astype(np.float32); y = np.arange(120) % 3
+    if nan: x[:] = np.nan
+    data = tmp/('nan.npz' if nan else 'data.npz'); np.savez(data, x=x, y=y)
+    cfg = tmp/name; cfg.write_text(TINY.format(epochs=epochs, run=run or tmp/'run', data=data))
+    return cfg
+
+def test_unknown_class_path_is_named_before_training(tmp_path):
+    r = sscl('fit', '--config', tiny(tmp_path), '--model.encoder', 'sscl.encoders.NoSuchNet')
+    assert r.returncode != 0 and 'NoSuchNet' in r.stderr
+    assert not (tmp_path/'run'/'checkpoints').exists()
+
+def test_misspelt_key_is_named(tmp_path):
+    cfg = tiny(tmp_path); cfg.write_text(cfg.read_text().replace('plot_every_n_epochs: 0', 'temprature: 0.2'))
+    r = sscl('fit', '--config', cfg)
+    assert r.returncode != 0 and 'temprature' in r.stderr
+
+def test_missing_data_root_names_path_and_layout(tmp_path):
+    r = sscl('fit', '--config', ROOT/'configs'/'imagenette_fineTuneSimCLR.yaml', '--data.init_args.root', tmp_path/'nowhere',
+             '--model.encoder.init_args.checkpoint', 'null', '--trainer.default_root_dir', tmp_path/'run')
+    assert r.returncode == 1
+    assert f"{tmp_path/'nowhere'} does not exist" in r.stderr and 'WordNet id' in r.stderr
+
+def test_missing_checkpoint_names_path(tmp_path):
+    r = sscl('fit', '--config', ROOT/'configs'/'imagenette_fineTuneSimCLR.yaml', '--trainer.default_root_dir', tmp_path/'run',
+             env={'SSCL_WEIGHTS': str(tmp_path/'w')})
+    assert r.returncode == 1 and f"{tmp_path/'w'/'resnet50-1x.pth'}" in r.stderr
+
+def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
+    r = sscl('fit', '--config', tiny(tmp_path, epochs=1))
+    assert r.returncode == 0, r.stderr[-3000:]
+    last = tmp_path/'run'/'checkpoints'/'last.ckpt'
+    good = last.read_bytes()
+    r = sscl('fit', '--config', tiny(tmp_path, epochs=3, nan=True, name='nan.yaml'), '--ckpt_path', 'last')
+    assert r.returncode == 1 and 'non-finite' in r.stderr, r.stderr[-3000:]
+    assert last.read_bytes() == good
+    state = torch.load(last, map_location='cpu', weights_only=False)['state_dict']
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+def _step(ckpt): return torch.load(ckpt, map_location='cpu', weights_only=False)['global_step']
+
+def test_sigterm_mid_epoch_then_resume_continues(tmp_path):
+    cfg = tiny(tmp_path, epochs=1000)
+    ckdir = tmp_path/'run'/'checkpoints'
+    cfg.write_text(cfg.read_text().replace('log_every_n_steps: 1}}', 'log_every_n_steps: 1,\n  callbacks: [{class_path: '
+        f'lightning.pytorch.callbacks.ModelCheckpoint, init_args: {{dirpath: {ckdir}, every_n_train_steps: 1, save_last: true}}}}]}}'))
+    p = subprocess.Popen([sys.executable, '-m', 'sscl', 'fit', '--config', str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    last, t0 = ckdir/'last.ckpt', time.time()
+    while time.time() - t0 < 120 and (not last.exists() or _step(last) < 12): time.sleep(0.1)
+    p.send_signal(signal.SIGTERM); p.communicate(timeout=120)
+    assert not [f for f in ckdir.iterdir() if f.name.endswith('.tmp')], 'a temporary checkpoint was left behind'
+    stopped = _step(last)  # it loads: the checkpoint is whole
+    assert stopped >= 12
+    r = sscl('fit', '--config', cfg, '--ckpt_path', 'last', '--trainer.max_steps', stopped + 5)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert _step(last) == stopped + 5
+
+def test_predict_writes_embeddings_that_match_the_model(tmp_path):
+    cfg = tiny(tmp_path, epochs=2)
+    assert sscl('fit', '--config', cfg).returncode == 0
+    run = tmp_path/'run'
+    assert (run/'config.yaml').exists() and 'ArrayDataModule' in (run/'config.yaml').read_text()
+    r = sscl('predict', '--config', cfg, '--ckpt_path', run/'checkpoints'/'last.ckpt', '--data.init_args.predict_split', 'val')
+    assert r.returncode == 0, r.stderr[-3000:]
+    emb = np.load(run/'embeddings'/'val.npz')
+    assert list(emb['idx']) == sorted(set(emb['idx'])) and emb['h'].shape == (len(emb['idx']), 3)
+    from sscl.model import SimCLRModel
+    from sscl.encoders import MLP
+    m = SimCLRModel(MLP(6, [16], 3)); sd = torch.load(run/'checkpoints'/'last.ckpt', weights_only=False)['state_dict']
+    m.load_state_dict(sd); m.eval()
+    x = np.load(tmp_path/'data.npz')['x'][emb['idx']]
+    with torch.no_grad(): h = m(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(emb['h'], h, atol=1e-5)
+    np.testing.assert_array_equal(emb['y'], np.load(tmp_path/'data.npz')['y'][emb['idx']])

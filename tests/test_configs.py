@@ -1,0 +1,36 @@
+"""Every config in configs/ runs: a fast dev run (one training and one validation batch) of `sscl fit` on tiny data
+written in the real on-disk format, with the config's own model, optimizer, scheduler and trainer settings."""
+import pytest, torch
+from conftest import ROOT
+from helpers import sscl, write_imagenette, write_cifar, write_simclr_v1_checkpoint
+
+CONFIGS = sorted(p.name for p in (ROOT/'configs').glob('*.yaml'))
+
+def overrides(name, tmp):
+    "Per-config data (and weights) on disk, kept tiny."
+    if name.startswith('imagenette'):
+        args = ['--data.init_args.root', write_imagenette(tmp/'data'), '--data.init_args.image_size', 32, '--data.init_args.num_workers', 0]
+        if 'NoiseShift' in name:  # start from a checkpoint of the earlier round, as the config does
+            from sscl.model import SimCLRModel
+            from sscl.encoders import SimCLRv1Encoder, MLP
+            m = SimCLRModel(SimCLRv1Encoder(embed_dim=4), MLP(4, [4], 4), classifier=torch.nn.Linear(4, 10))
+            torch.save({'state_dict': m.state_dict()}, tmp/'round1.ckpt')
+            args += ['--model.pretrain_ckpt', tmp/'round1.ckpt']
+        return args
+    if name.startswith('cifar10'):
+        return ['--data.init_args.root', write_cifar(tmp/'data'), '--data.init_args.check_md5', 'false', '--data.init_args.num_workers', 0]
+    if name.startswith('gaussians'): return ['--data.init_args.n_per_class', 30]
+    if name.startswith('toyjets'): return ['--data.init_args.n_per_class', 20]
+    if name.startswith('timeseries'): return ['--data.init_args.n_per_class', 20]
+    return []
+
+def test_all_configs_are_covered():
+    assert len(CONFIGS) >= 10, CONFIGS
+
+@pytest.mark.parametrize('name', CONFIGS)
+def test_config_fast_dev_run(name, tmp_path):
+    weights = write_simclr_v1_checkpoint(tmp_path/'weights'/'resnet50-1x.pth') if name.startswith('imagenette') else None
+    r = sscl('fit', '--config', ROOT/'configs'/name, '--trainer.fast_dev_run', 'true',
+             '--trainer.default_root_dir', tmp_path/'run', '--data.init_args.batch_size', 4, *overrides(name, tmp_path),
+             env={'SSCL_WEIGHTS': str(weights.parent)} if weights else None)
+    assert r.returncode == 0, f'{name} failed:\n{r.stderr[-4000:]}'
