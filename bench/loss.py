@@ -17,17 +17,18 @@ def naive(z):
     B = z.shape[0]
     Z = torch.cat([z[:, 0], z[:, 1]])
     S = Z @ Z.T / TAU
-    S = S.masked_fill(torch.eye(2 * B, dtype=torch.bool), float('-inf'))
-    pos = torch.cat([torch.arange(B, 2 * B), torch.arange(B)])
-    return (torch.logsumexp(S, 1) - S[torch.arange(2 * B), pos]).mean()
+    S = S.masked_fill(torch.eye(2 * B, dtype=torch.bool, device=z.device), float('-inf'))
+    dev = z.device
+    pos = torch.cat([torch.arange(B, 2 * B, device=dev), torch.arange(B, device=dev)])
+    return (torch.logsumexp(S, 1) - S[torch.arange(2 * B, device=dev), pos]).mean()
 
 def dense_reference(z, labels=None):
     "The SupCon paper's formula with dense [N, N] masks (as in HobbitLong/SupContrast)."
     B, V, _ = z.shape
     Z = torch.cat(torch.unbind(z, 1))
-    lab = torch.arange(B) if labels is None else labels
+    lab = torch.arange(B, device=z.device) if labels is None else labels
     mask = (lab[:, None] == lab[None, :]).float().repeat(V, V)
-    logits_mask = 1 - torch.eye(B * V)
+    logits_mask = 1 - torch.eye(B * V, device=z.device)
     mask = mask * logits_mask
     logits = Z @ Z.T / TAU
     logits = logits - logits.max(1, keepdim=True)[0].detach()
@@ -41,7 +42,7 @@ def implementations():
     ours, lightly, pml = SupConLoss(TAU), NTXentLoss(TAU), PML(TAU)
     return {'sscl': lambda z: ours(z),
             'lightly NTXent': lambda z: lightly(z[:, 0], z[:, 1]),
-            'pml SupCon': lambda z: pml(torch.cat([z[:, 0], z[:, 1]]), torch.arange(z.shape[0]).repeat(2)),
+            'pml SupCon': lambda z: pml(torch.cat([z[:, 0], z[:, 1]]), torch.arange(z.shape[0], device=z.device).repeat(2)),
             'dense reference': dense_reference,
             'naive bound': naive}
 
@@ -52,7 +53,7 @@ def inputs(B, d, seed=0):
 def step(fn, x):
     z = x.clone().requires_grad_(True)
     loss = fn(z); loss.backward()
-    return loss.item()
+    return loss.item()  # .item() also waits for a GPU to finish
 
 def _status_kib(field):
     for line in open('/proc/self/status'):
@@ -80,6 +81,7 @@ def main():
     ap.add_argument('--sizes', default='256,1024,4096')
     ap.add_argument('--dims', default='8,128')
     ap.add_argument('--no-memory', action='store_true')
+    ap.add_argument('--device', default='cpu', help='cpu or cuda (peak memory is measured on the CPU only)')
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
     impls = implementations()
@@ -87,7 +89,7 @@ def main():
     print(f'| B | d | implementation | ms | x naive bound | peak extra MiB |\n|---|---|---|---|---|---|')
     for B in map(int, a.sizes.split(',')):
         for d in map(int, a.dims.split(',')):
-            x = inputs(B, d)
+            x = inputs(B, d).to(a.device)
             ref = step(impls['naive bound'], x)
             times = {k: [] for k in impls}
             for k, fn in impls.items():  # warm-up, and every implementation computes the same SimCLR loss
@@ -99,7 +101,7 @@ def main():
             base = statistics.median(times['naive bound'])
             for k in impls:
                 m = statistics.median(times[k])
-                mem = float('nan') if a.no_memory else peak_memory(k, B, d)
+                mem = float('nan') if a.no_memory or a.device != 'cpu' else peak_memory(k, B, d)
                 print(f'| {B} | {d} | {k} | {m:.1f} | {m / base:.2f} | {mem:.0f} |', flush=True)
 
 if __name__ == '__main__':

@@ -91,3 +91,14 @@ def test_predict_writes_embeddings_that_match_the_model(tmp_path):
     with torch.no_grad(): h = m(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(emb['h'], h, atol=1e-5)
     np.testing.assert_array_equal(emb['y'], np.load(tmp_path/'data.npz')['y'][emb['idx']])
+
+def test_corner_plot_in_run_dir_and_tensorboard(tmp_path):
+    cfg = tiny(tmp_path, epochs=2); cfg.write_text(cfg.read_text().replace('plot_every_n_epochs: 0', 'plot_every_n_epochs: 1'))
+    r = sscl('fit', '--config', cfg)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = tmp_path/'run'
+    assert (run/'plots'/'val_corner_epoch000.png').exists() and (run/'plots'/'val_corner_epoch001.png').exists()
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    ev = EventAccumulator(str(run), size_guidance={'images': 0}).Reload()
+    assert 'val/corner' in ev.Tags()['images'] and len(ev.Images('val/corner')) == 2
+    assert 'train/loss_step' in ev.Tags()['scalars']
