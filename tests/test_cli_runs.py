@@ -102,3 +102,19 @@ def test_corner_plot_in_run_dir_and_tensorboard(tmp_path):
     ev = EventAccumulator(str(run), size_guidance={'images': 0}).Reload()
     assert 'val/corner' in ev.Tags()['images'] and len(ev.Images('val/corner')) == 2
     assert 'train/loss_step' in ev.Tags()['scalars']
+
+def test_discover_command_on_predict_files(tmp_path):
+    "`sscl discover` with the shipped discovery config, pointed at embedding files in `sscl predict`'s format."
+    import yaml
+    rng = np.random.default_rng(0)
+    h = np.concatenate([rng.normal(size=(1500, 4)), rng.normal(3, 0.3, size=(200, 4))]); y = np.r_[np.arange(1500) % 4, np.full(200, 4)]
+    for split in ('train', 'test'): np.savez(tmp_path/f'{split}.npz', h=h, y=y, idx=np.arange(len(y)))
+    cfg = yaml.safe_load((ROOT/'configs'/'discovery'/'gaussians.yaml').read_text())
+    cfg.update(embeddings=str(tmp_path/'test.npz'), train_embeddings=str(tmp_path/'train.npz'), output=str(tmp_path/'out'),
+               n_ref=400, n_data=100, n_toys=4, n_null=30, fractions=[0.0, 0.2])
+    (tmp_path/'d.yaml').write_text(yaml.safe_dump(cfg))
+    r = sscl('discover', '--config', tmp_path/'d.yaml')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path/'out'/'report.md').exists() and (tmp_path/'out'/'sweep.png').exists() and 'NPLM: median Z' in r.stdout
+    r = sscl('discover', '--config', tmp_path/'d.yaml')
+    assert r.returncode == 1 and '--overwrite' in r.stderr
