@@ -301,4 +301,8 @@ d = { 'settings': { 'branch': 'main',
                             'sscl.pairs.simulate_gaussians': ('pairs.html#simulate_gaussians', 'sscl/pairs.py'),
                             'sscl.pairs.simulate_jets': ('pairs.html#simulate_jets', 'sscl/pairs.py'),
                             'sscl.pairs.simulate_timeseries': ('pairs.html#simulate_timeseries', 'sscl/pairs.py'),
-                            'sscl.pairs.stratified_split': ('pairs.html#stratified_split', 'sscl/pairs.py')}}}
+                            'sscl.pairs.stratified_split': ('pairs.html#stratified_split', 'sscl/pairs.py')},
+            'sscl.semisup': { 'sscl.semisup._balance': ('semisup.html#_balance', 'sscl/semisup.py'),
+                              'sscl.semisup._knn_probs': ('semisup.html#_knn_probs', 'sscl/semisup.py'),
+                              'sscl.semisup._spreading_probs': ('semisup.html#_spreading_probs', 'sscl/semisup.py'),
+                              'sscl.semisup.pseudo_label': ('semisup.html#pseudo_label', 'sscl/semisup.py')}}}
