@@ -1,0 +1,104 @@
+"`sscl pipeline` end to end on the built-in digits: rounds, pseudo-labels, scores and report checked against independent computations."
+import os, shutil
+import numpy as np
+import pytest, yaml
+from helpers import ROOT, sscl
+
+def _short_configs(tmp_path, name, base, epochs=2, pseudo_threshold=None):
+    "Copy a shipped pipeline config and its base into tmp_path with every round cut to `epochs` epochs."
+    b = yaml.safe_load((ROOT/'configs'/base).read_text()); b['trainer']['max_epochs'] = epochs
+    (tmp_path/base).write_text(yaml.safe_dump(b))
+    p = yaml.safe_load((ROOT/'configs'/name).read_text())
+    p['dir'] = str(tmp_path/'run'); p.setdefault('round2', {})['trainer.max_epochs'] = epochs
+    if pseudo_threshold is not None: p['pseudo_label']['threshold'] = pseudo_threshold
+    (tmp_path/name).write_text(yaml.safe_dump(p))
+    return tmp_path/name, p
+
+def _known(data_cfg):
+    "The few known training labels and the split, rebuilt from the data section alone."
+    import importlib
+    mod, cls = data_cfg['class_path'].rsplit('.', 1)
+    args = {k: v for k, v in data_cfg['init_args'].items() if k != 'pseudo_labels'}
+    dm = getattr(importlib.import_module(mod), cls)(**args); dm.setup()
+    return dm
+
+def _spread(h, y, k=10):
+    from sklearn.semi_supervised import LabelSpreading
+    return LabelSpreading(kernel='knn', n_neighbors=k, alpha=0.2, max_iter=100).fit(h, y)
+
+def test_digits_pipeline(tmp_path):
+    cfg, p = _short_configs(tmp_path, 'digits_pipeline.yaml', 'digits_simclr.yaml')
+    r = sscl('pipeline', '--config', cfg, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = tmp_path/'run'
+    for f in ('report.md', 'report.json', 'accuracy.png', 'confusion.png', 'corner_round1.png', 'corner_round2.png',
+              'round1/checkpoints/last.ckpt', 'round2/checkpoints/last.ckpt', 'round2/embeddings/test.npz'):
+        assert (run/f).exists(), f
+    r2 = yaml.safe_load((run/'round2.yaml').read_text())
+    assert r2['data']['init_args']['mode'] == 'labels' and r2['data']['init_args']['pseudo_labels'] == str(run/'pseudo_labels.npz')
+    assert r2['model']['pretrain_ckpt'] == str(run/'round1'/'checkpoints'/'last.ckpt')
+    dm = _known(r2['data']); known = dm.known_labels.numpy(); tr_idx = dm.splits['train'].numpy()
+    assert (known >= 0).sum() == 10 and set(known[known >= 0]) == set(range(10))
+
+    # pseudo-labels: scikit-learn's LabelSpreading on round 1's training embedding, kept above 0.9
+    e1 = np.load(run/'round1'/'embeddings'/'train.npz'); order = np.argsort(e1['idx'])
+    pos = np.searchsorted(e1['idx'][order], tr_idx); h1 = e1['h'][order][pos]
+    ls = _spread(h1, known); conf = ls.label_distributions_.max(1)
+    f = np.load(run/'pseudo_labels.npz')
+    np.testing.assert_array_equal(f['idx'], tr_idx)
+    expect = np.where(known >= 0, known, np.where(conf > 0.9, ls.transduction_, -1))
+    np.testing.assert_array_equal(f['label'], expect)
+
+    # scores: spreading from the 10 known labels over train + test embeddings, and raw-pixel 1-NN by hand
+    table = yaml.safe_load((run/'report.json').read_text())['table']
+    for name in ('round1', 'round2'):
+        tr, te = (np.load(run/name/'embeddings'/f'{s}.npz') for s in ('train', 'test'))
+        h_tr = tr['h'][np.argsort(tr['idx'])][np.searchsorted(np.sort(tr['idx']), tr_idx)]
+        ls = _spread(np.concatenate([h_tr, te['h']]), np.r_[known, np.full(len(te['y']), -1)])
+        assert table[name]['accuracy'] == pytest.approx((ls.transduction_[len(h_tr):] == te['y']).mean(), abs=1e-12)
+    x = dm.source.x.flatten(1).numpy(); lab = tr_idx[known >= 0]; te_idx = dm.splits['test'].numpy()
+    d = ((x[te_idx, None] - x[None, lab]) ** 2).sum(-1)
+    nn1 = (dm.source.y.numpy()[lab][d.argmin(1)] == dm.source.y.numpy()[te_idx]).mean()
+    assert table['raw 1-NN']['accuracy'] == pytest.approx(nn1, abs=1e-12)
+    md = (run/'report.md').read_text()
+    for row in ('| raw 1-NN |', '| raw LabelSpreading |', '| round1 |', '| round2 |', '10 labelled'): assert row in md
+
+    # nothing is overwritten without --overwrite; --resume keeps finished rounds; a foreign embedding file is refused
+    before = (run/'report.md').stat().st_mtime_ns
+    r = sscl('pipeline', '--config', cfg, cwd=tmp_path)
+    assert r.returncode == 1 and '--overwrite' in r.stderr and (run/'report.md').stat().st_mtime_ns == before
+    r = sscl('pipeline', '--config', cfg, '--resume', cwd=tmp_path)
+    assert r.returncode == 0 and 'round1 finished earlier, kept' in r.stdout and 'round2 finished earlier, kept' in r.stdout
+    e = dict(np.load(run/'round2'/'embeddings'/'test.npz')); np.savez(run/'round2'/'embeddings'/'test.npz', **{k: v[:-5] for k, v in e.items()})
+    r = sscl('pipeline', '--config', cfg, '--resume', cwd=tmp_path)
+    assert r.returncode == 1 and 'not the 359 samples of this split' in r.stderr, r.stderr[-2000:]
+    r = sscl('pipeline', '--config', cfg, '--resume', '--overwrite', cwd=tmp_path)
+    assert r.returncode == 1 and 'not both' in r.stderr
+
+def test_domain_adaptation_pipeline(tmp_path):
+    cfg, p = _short_configs(tmp_path, 'digits_shift_pipeline.yaml', 'digits_supcon.yaml', pseudo_threshold=0.0)  # 2 epochs: keep every vote
+    r = sscl('pipeline', '--config', cfg, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = tmp_path/'run'
+    md = (run/'report.md').read_text()
+    assert '| round2_adapted |' in md and 'target (domain 1)' in md
+    table = yaml.safe_load((run/'report.json').read_text())['table']
+    for n in ('round1', 'round2', 'round2_adapted'): assert {'accuracy_domain0', 'accuracy_domain1'} <= set(table[n])
+    import csv
+    rows = list(csv.DictReader(open(run/'round2_adapted'/'metrics.csv')))
+    assert any(r_.get('train/domain_epoch') for r_ in rows), 'the adapted round trained no domain head'
+    assert not any(r_.get('train/domain_epoch') for r_ in csv.DictReader(open(run/'round2'/'metrics.csv')))
+    dm = _known(yaml.safe_load((run/'round1.yaml').read_text())['data'])
+    dom = dm.source.domain[dm.splits['train']].numpy()
+    f = np.load(run/'pseudo_labels.npz')
+    assert (f['label'][dom == 0] >= 0).all()  # the source keeps its labels; only the target is pseudo-labelled
+    assert f['keep'][dom == 0].sum() == 0 and f['keep'][dom == 1].sum() > 0
+
+def test_pipeline_config_errors(tmp_path):
+    (tmp_path/'p.yaml').write_text('base: nothere.yaml\n')
+    r = sscl('pipeline', '--config', tmp_path/'p.yaml')
+    assert r.returncode == 1 and 'nothere.yaml does not exist' in r.stderr
+    shutil.copy(ROOT/'configs'/'digits_simclr.yaml', tmp_path)
+    (tmp_path/'p.yaml').write_text(f'dir: {tmp_path}/run\nbase: digits_simclr.yaml\nlabels: {{labels_per_clas: 1}}\n')
+    r = sscl('pipeline', '--config', tmp_path/'p.yaml')
+    assert r.returncode == 1 and 'labels_per_clas' in r.stderr and not (tmp_path/'run').exists()
