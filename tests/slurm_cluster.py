@@ -28,7 +28,7 @@ class LocalSlurm:
         r = self.root
         return '\n'.join([
             'ClusterName=sscltest', f'SlurmctldHost={self.host}', f'SlurmctldPort={_free_port()}', f'SlurmdPort={_free_port()}',
-            'AuthType=auth/munge', 'CredType=cred/munge', f'AuthInfo=socket={r}/munge.socket',
+            'AuthType=auth/munge', 'CredType=cred/munge', f'AuthInfo=socket={r}/munge.socket,cred_expire=10', 'SchedulerParameters=sched_interval=2',
             'SlurmUser=root', 'SlurmdUser=root', 'ProctrackType=proctrack/linuxproc', 'TaskPlugin=task/none',
             'SchedulerType=sched/builtin', 'SelectType=select/cons_tres', 'SelectTypeParameters=CR_Core',
             'JobAcctGatherType=jobacct_gather/none', 'AccountingStorageType=accounting_storage/none', 'MpiDefault=none',

@@ -73,6 +73,9 @@ def test_sigterm_mid_epoch_then_resume_continues(tmp_path):
     r = sscl('fit', '--config', cfg, '--ckpt_path', 'last', '--trainer.max_steps', stopped + 5)
     assert r.returncode == 0, r.stderr[-3000:]
     assert _step(last) == stopped + 5
+    import csv  # the metrics before the resume survive it, and no step is logged twice
+    steps = [int(r_['step']) for r_ in csv.DictReader(open(tmp_path/'run'/'metrics.csv')) if r_.get('train/loss_step')]
+    assert steps == list(range(len(steps))) and len(steps) >= stopped + 5, (stopped, steps)  # each step once, none missing
 
 def test_predict_writes_embeddings_that_match_the_model(tmp_path):
     cfg = tiny(tmp_path, epochs=2)
