@@ -93,10 +93,18 @@ def test_bad_requests_submit_nothing(tmp_path):
     four = yaml.safe_load(cfg.read_text()); four['trainer']['devices'] = 4; (tmp_path/'four.yaml').write_text(yaml.safe_dump(four))
     r = sscl('slurm', 'submit', '--config', tmp_path/'four.yaml', '--settings', s, '--gpus', '2')
     assert r.returncode == 1 and 'trainer.devices=4 but --gpus 2' in r.stderr
-    r = sscl('slurm', 'submit', '--config', cfg, '--settings', s, '--sweep', 'model.temperatur=0.1,0.2')
-    assert r.returncode == 1 and 'temperatur' in r.stderr
+    r = sscl('slurm', 'submit', '--config', cfg, '--settings', s, '--sweep', 'model.tempreature=0.1,0.2')
+    assert r.returncode == 1 and 'tempreature' in r.stderr
     r = sscl('slurm', 'submit', '--config', cfg, '--settings', s, env={'PATH': str(Path(sys.executable).parent)})
     assert r.returncode == 1 and 'sbatch not found' in r.stderr
     assert not (tmp_path/'run').exists()
     r = sscl('slurm', 'submit', '--config', cfg, '--settings', s, '--gpus', '2', '--dry-run')
     assert r.returncode == 0 and '#SBATCH --ntasks-per-node=2 ' in r.stdout and 'dry run' in r.stdout and not (tmp_path/'run').exists()
+
+def test_slurm_folder_matches_the_generator():
+    "slurm/cannon.yaml and the example scripts are exactly what sscl.slurm writes today."
+    from sscl.slurm import CANNON, example_scripts
+    assert (ROOT/'slurm'/'cannon.yaml').read_text() == CANNON
+    for name, text in example_scripts(ROOT).items():
+        assert (ROOT/'slurm'/name).read_text() == text, f'slurm/{name} is stale: regenerate it with sscl.slurm.example_scripts'
+        assert '/work/' not in text and f'sbatch slurm/{name}' in text
