@@ -10,6 +10,7 @@ def _short_configs(tmp_path, name, base, epochs=2, pseudo_threshold=None):
     (tmp_path/base).write_text(yaml.safe_dump(b))
     p = yaml.safe_load((ROOT/'configs'/name).read_text())
     p['dir'] = str(tmp_path/'run'); p.setdefault('round2', {})['trainer.max_epochs'] = epochs
+    p.setdefault('round1', {})['trainer.max_epochs'] = epochs
     if pseudo_threshold is not None: p['pseudo_label']['threshold'] = pseudo_threshold
     (tmp_path/name).write_text(yaml.safe_dump(p))
     return tmp_path/name, p
@@ -40,13 +41,15 @@ def test_digits_pipeline(tmp_path):
     dm = _known(r2['data']); known = dm.known_labels.numpy(); tr_idx = dm.splits['train'].numpy()
     assert (known >= 0).sum() == 10 and set(known[known >= 0]) == set(range(10))
 
-    # pseudo-labels: scikit-learn's LabelSpreading on round 1's training embedding, kept above 0.9
+    # pseudo-labels: scikit-learn's LabelSpreading on round 1's training embedding, kept above the threshold
+    pl, ev = p['pseudo_label'], p['evaluate']
+    assert pl['method'] == ev['method'] == 'spreading'
     e1 = np.load(run/'round1'/'embeddings'/'train.npz'); order = np.argsort(e1['idx'])
     pos = np.searchsorted(e1['idx'][order], tr_idx); h1 = e1['h'][order][pos]
-    ls = _spread(h1, known); conf = ls.label_distributions_.max(1)
+    ls = _spread(h1, known, pl['k']); conf = ls.label_distributions_.max(1)
     f = np.load(run/'pseudo_labels.npz')
     np.testing.assert_array_equal(f['idx'], tr_idx)
-    expect = np.where(known >= 0, known, np.where(conf > 0.9, ls.transduction_, -1))
+    expect = np.where(known >= 0, known, np.where(conf > pl['threshold'], ls.transduction_, -1))
     np.testing.assert_array_equal(f['label'], expect)
 
     # scores: spreading from the 10 known labels over train + test embeddings, and raw-pixel 1-NN by hand
@@ -54,7 +57,7 @@ def test_digits_pipeline(tmp_path):
     for name in ('round1', 'round2'):
         tr, te = (np.load(run/name/'embeddings'/f'{s}.npz') for s in ('train', 'test'))
         h_tr = tr['h'][np.argsort(tr['idx'])][np.searchsorted(np.sort(tr['idx']), tr_idx)]
-        ls = _spread(np.concatenate([h_tr, te['h']]), np.r_[known, np.full(len(te['y']), -1)])
+        ls = _spread(np.concatenate([h_tr, te['h']]), np.r_[known, np.full(len(te['y']), -1)], ev['k'])
         assert table[name]['accuracy'] == pytest.approx((ls.transduction_[len(h_tr):] == te['y']).mean(), abs=1e-12)
     x = dm.source.x.flatten(1).numpy(); lab = tr_idx[known >= 0]; te_idx = dm.splits['test'].numpy()
     d = ((x[te_idx, None] - x[None, lab]) ** 2).sum(-1)
