@@ -4,7 +4,10 @@ import pytest, torch
 from conftest import ROOT
 from helpers import sscl, write_imagenette, write_cifar, write_simclr_v1_checkpoint
 
-CONFIGS = sorted(p.name for p in (ROOT/'configs').glob('*.yaml'))
+import yaml
+_ALL = sorted((ROOT/'configs').glob('*.yaml'))
+PIPELINES = [p.name for p in _ALL if 'base' in yaml.safe_load(p.read_text())]  # `sscl pipeline` configs
+CONFIGS = [p.name for p in _ALL if p.name not in PIPELINES]
 
 def overrides(name, tmp):
     "Per-config data (and weights) on disk, kept tiny."
@@ -26,6 +29,8 @@ def overrides(name, tmp):
 
 def test_all_configs_are_covered():
     assert len(CONFIGS) >= 10, CONFIGS
+    # pipeline configs run end to end (with short rounds) in test_pipeline.py
+    assert PIPELINES == ['digits_pipeline.yaml', 'digits_shift_pipeline.yaml'], PIPELINES
 
 @pytest.mark.parametrize('name', CONFIGS)
 def test_config_fast_dev_run(name, tmp_path):
