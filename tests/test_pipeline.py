@@ -27,52 +27,69 @@ def _spread(h, y, k=10):
     from sklearn.semi_supervised import LabelSpreading
     return LabelSpreading(kernel='knn', n_neighbors=k, alpha=0.2, max_iter=100).fit(h, y)
 
+def _constrained_kmeans(h, y):
+    "Constrained k-means written out plainly: a centroid per labelled sample, which never leaves it; labels of all rows."
+    h = h / np.linalg.norm(h, axis=1, keepdims=True); lab = [i for i in range(len(y)) if y[i] >= 0]
+    cent = np.array([h[i] for i in lab]); assign = None
+    while True:
+        new = np.array([int(np.argmin(((cent - x) ** 2).sum(1))) for x in h])
+        for j, i in enumerate(lab): new[i] = j
+        if assign is not None and (new == assign).all(): return np.array([y[lab[j]] for j in assign])
+        assign = new; cent = np.array([h[assign == j].mean(0) for j in range(len(lab))])
+
+def _rows(npz, idx):
+    "An embedding file's h and y in the order of the source indices idx."
+    e = np.load(npz); order = np.argsort(e['idx']); pos = np.searchsorted(e['idx'][order], idx)
+    return e['h'][order][pos], e['y'][order][pos]
+
 def test_digits_pipeline(tmp_path):
     cfg, p = _short_configs(tmp_path, 'digits_pipeline.yaml', 'digits_simclr.yaml')
     r = sscl('pipeline', '--config', cfg, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     run = tmp_path/'run'
-    for f in ('report.md', 'report.json', 'accuracy.png', 'confusion.png', 'corner_round1.png', 'corner_round2.png',
-              'round1/checkpoints/last.ckpt', 'round2/checkpoints/last.ckpt', 'round2/embeddings/test.npz'):
+    for f in ('report.md', 'report.json', 'accuracy.png', 'confusion.png', 'corner_round1.png', 'corner_round3.png',
+              'round1/checkpoints/last.ckpt', 'round2/checkpoints/last.ckpt', 'round3/embeddings/test.npz'):
         assert (run/f).exists(), f
-    r2 = yaml.safe_load((run/'round2.yaml').read_text())
-    assert r2['data']['init_args']['mode'] == 'labels' and r2['data']['init_args']['pseudo_labels'] == str(run/'pseudo_labels.npz')
-    assert r2['model']['pretrain_ckpt'] == str(run/'round1'/'checkpoints'/'last.ckpt')
-    dm = _known(r2['data']); known = dm.known_labels.numpy(); tr_idx = dm.splits['train'].numpy()
+    assert p['cycles'] == 2 and not (run/'round4.yaml').exists()
+    for i in (2, 3):
+        ri = yaml.safe_load((run/f'round{i}.yaml').read_text())
+        assert ri['data']['init_args']['mode'] == 'labels' and ri['data']['init_args']['pseudo_labels'] == str(run/f'pseudo_labels_round{i}.npz')
+        assert ri['model']['pretrain_ckpt'] == str(run/f'round{i - 1}'/'checkpoints'/'last.ckpt')
+    dm = _known(ri['data']); known = dm.known_labels.numpy(); tr_idx = dm.splits['train'].numpy(); te_idx = dm.splits['test'].numpy()
     assert (known >= 0).sum() == 10 and set(known[known >= 0]) == set(range(10))
 
-    # pseudo-labels: scikit-learn's LabelSpreading on round 1's training embedding, kept above the threshold
+    # pseudo-labels of round i: scikit-learn's LabelSpreading on round i-1's training embedding, kept above the threshold
     pl, ev = p['pseudo_label'], p['evaluate']
-    assert pl['method'] == ev['method'] == 'spreading'
-    e1 = np.load(run/'round1'/'embeddings'/'train.npz'); order = np.argsort(e1['idx'])
-    pos = np.searchsorted(e1['idx'][order], tr_idx); h1 = e1['h'][order][pos]
-    ls = _spread(h1, known, pl['k']); conf = ls.label_distributions_.max(1)
-    f = np.load(run/'pseudo_labels.npz')
-    np.testing.assert_array_equal(f['idx'], tr_idx)
-    expect = np.where(known >= 0, known, np.where(conf > pl['threshold'], ls.transduction_, -1))
-    np.testing.assert_array_equal(f['label'], expect)
+    assert pl['method'] == 'spreading' and ev['method'] == 'kmeans'
+    for i in (2, 3):
+        h, _ = _rows(run/f'round{i - 1}'/'embeddings'/'train.npz', tr_idx)
+        ls = _spread(h, known, pl['k']); conf = ls.label_distributions_.max(1)
+        f = np.load(run/f'pseudo_labels_round{i}.npz')
+        np.testing.assert_array_equal(f['idx'], tr_idx)
+        expect = np.where(known >= 0, known, np.where(conf > pl['threshold'], ls.transduction_, -1))
+        np.testing.assert_array_equal(f['label'], expect)
 
-    # scores: spreading from the 10 known labels over train + test embeddings, and raw-pixel 1-NN by hand
+    # scores: constrained k-means from the 10 known labels over train + test embeddings (and raw pixels), 1-NN by hand
     table = yaml.safe_load((run/'report.json').read_text())['table']
-    for name in ('round1', 'round2'):
-        tr, te = (np.load(run/name/'embeddings'/f'{s}.npz') for s in ('train', 'test'))
-        h_tr = tr['h'][np.argsort(tr['idx'])][np.searchsorted(np.sort(tr['idx']), tr_idx)]
-        ls = _spread(np.concatenate([h_tr, te['h']]), np.r_[known, np.full(len(te['y']), -1)], ev['k'])
-        assert table[name]['accuracy'] == pytest.approx((ls.transduction_[len(h_tr):] == te['y']).mean(), abs=1e-12)
-    x = dm.source.x.flatten(1).numpy(); lab = tr_idx[known >= 0]; te_idx = dm.splits['test'].numpy()
-    d = ((x[te_idx, None] - x[None, lab]) ** 2).sum(-1)
-    nn1 = (dm.source.y.numpy()[lab][d.argmin(1)] == dm.source.y.numpy()[te_idx]).mean()
-    assert table['raw 1-NN']['accuracy'] == pytest.approx(nn1, abs=1e-12)
+    x = dm.source.x.flatten(1).numpy(); y_all = dm.source.y.numpy(); y_te = y_all[te_idx]
+    for name in ('round1', 'round2', 'round3', 'raw k-means'):
+        h_tr, h_te = (x[tr_idx], x[te_idx]) if name.startswith('raw') else \
+            (_rows(run/name/'embeddings'/'train.npz', tr_idx)[0], _rows(run/name/'embeddings'/'test.npz', te_idx)[0])
+        pred = _constrained_kmeans(np.concatenate([h_tr, h_te]), np.r_[known, np.full(len(te_idx), -1)])[len(tr_idx):]
+        assert table[name]['accuracy'] == pytest.approx((pred == y_te).mean(), abs=1e-12), name
+    lab = tr_idx[known >= 0]; d = ((x[te_idx, None] - x[None, lab]) ** 2).sum(-1)
+    assert table['raw 1-NN']['accuracy'] == pytest.approx((y_all[lab][d.argmin(1)] == y_te).mean(), abs=1e-12)
     md = (run/'report.md').read_text()
-    for row in ('| raw 1-NN |', '| raw LabelSpreading |', '| round1 |', '| round2 |', '10 labelled'): assert row in md
+    for row in ('| raw 1-NN |', '| raw LabelSpreading |', '| raw k-means |', '| round1 |', '| round3 |', '10 labelled',
+                "Pseudo-labels for round3 (spreading in round2's embedding"): assert row in md
 
     # nothing is overwritten without --overwrite; --resume keeps finished rounds; a foreign embedding file is refused
     before = (run/'report.md').stat().st_mtime_ns
     r = sscl('pipeline', '--config', cfg, cwd=tmp_path)
     assert r.returncode == 1 and '--overwrite' in r.stderr and (run/'report.md').stat().st_mtime_ns == before
     r = sscl('pipeline', '--config', cfg, '--resume', cwd=tmp_path)
-    assert r.returncode == 0 and 'round1 finished earlier, kept' in r.stdout and 'round2 finished earlier, kept' in r.stdout
-    e = dict(np.load(run/'round2'/'embeddings'/'test.npz')); np.savez(run/'round2'/'embeddings'/'test.npz', **{k: v[:-5] for k, v in e.items()})
+    assert r.returncode == 0 and all(f'{n} finished earlier, kept' in r.stdout for n in ('round1', 'round2', 'round3'))
+    e = dict(np.load(run/'round3'/'embeddings'/'test.npz')); np.savez(run/'round3'/'embeddings'/'test.npz', **{k: v[:-5] for k, v in e.items()})
     r = sscl('pipeline', '--config', cfg, '--resume', cwd=tmp_path)
     assert r.returncode == 1 and 'not the 359 samples of this split' in r.stderr, r.stderr[-2000:]
     r = sscl('pipeline', '--config', cfg, '--resume', '--overwrite', cwd=tmp_path)
@@ -93,7 +110,7 @@ def test_domain_adaptation_pipeline(tmp_path):
     assert not any(r_.get('train/domain_epoch') for r_ in csv.DictReader(open(run/'round2'/'metrics.csv')))
     dm = _known(yaml.safe_load((run/'round1.yaml').read_text())['data'])
     dom = dm.source.domain[dm.splits['train']].numpy()
-    f = np.load(run/'pseudo_labels.npz')
+    f = np.load(run/'pseudo_labels_round2.npz')
     assert (f['label'][dom == 0] >= 0).all()  # the source keeps its labels; only the target is pseudo-labelled
     assert f['keep'][dom == 0].sum() == 0 and f['keep'][dom == 1].sum() > 0
 
