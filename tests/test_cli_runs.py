@@ -77,6 +77,22 @@ def test_sigterm_mid_epoch_then_resume_continues(tmp_path):
     steps = [int(r_['step']) for r_ in csv.DictReader(open(tmp_path/'run'/'metrics.csv')) if r_.get('train/loss_step')]
     assert steps == list(range(len(steps))) and len(steps) >= stopped + 5, (stopped, steps)  # each step once, none missing
 
+def test_resume_logs_at_the_optimizer_step_when_the_checkpoint_disagrees(tmp_path):
+    """One CI run resumed a SIGTERM-stopped run one logging step ahead of its optimizer step, leaving a gap in
+    metrics.csv. A checkpoint doctored into that state must still resume without a gap or a repeat."""
+    cfg = tiny(tmp_path, epochs=2)
+    assert sscl('fit', '--config', cfg).returncode == 0
+    last = tmp_path/'run'/'checkpoints'/'last.ckpt'
+    c = torch.load(last, map_location='cpu', weights_only=False)
+    state = c['loops']['fit_loop']['epoch_loop.state_dict']; state['_batches_that_stepped'] += 1
+    torch.save(c, last)
+    r = sscl('fit', '--config', cfg, '--ckpt_path', 'last', '--trainer.max_epochs', 4)
+    assert r.returncode == 0, r.stderr[-3000:]
+    import csv
+    steps = [int(r_['step']) for r_ in csv.DictReader(open(tmp_path/'run'/'metrics.csv')) if r_.get('train/loss_step')]
+    assert steps == list(range(2 * c['global_step'])), steps
+    assert 'logging step was' in r.stderr
+
 def test_predict_writes_embeddings_that_match_the_model(tmp_path):
     cfg = tiny(tmp_path, epochs=2)
     assert sscl('fit', '--config', cfg).returncode == 0
