@@ -17,11 +17,13 @@ from lightning.pytorch.callbacks import ModelCheckpoint, BasePredictionWriter
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.plugins.environments import SLURMEnvironment
+from .io import atomic_open, save_npz, save_figure, write_text, load_checkpoint, RunLock, read_mark, mark_dir, clean_stale_tmp, MARK
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'usage', 'environment', 'info', 'main', 'AtomicCheckpointIO', 'save_npz', 'EmbeddingWriter',
-           'RunCSVLogger', 'AlignLogStep', 'SSCLCli', 'report_run', 'loss_curves', 'lightning_command', 'delegate']
+__all__ = ['COMMANDS', 'command', 'usage', 'environment', 'info', 'main', 'SafeCheckpointIO', 'EmbeddingWriter', 'RunCSVLogger',
+           'AlignLogStep', 'is_rank_zero', 'run_checkpoints', 'check_run_dir', 'clear_run', 'claim_run_dir', 'SSCLCli',
+           'hparam_differences', 'report_run', 'loss_curves', 'sscl_options', 'lightning_command', 'delegate']
 
 # %% ../nbs/05_cli.ipynb #5ca9447f
 COMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {}
@@ -83,28 +85,20 @@ def main(argv:list[str]|None=None, # arguments after the program name; `sys.argv
     return COMMANDS[argv[0]][1](argv[1:]) or 0
 
 # %% ../nbs/05_cli.ipynb #12ad6227
-class AtomicCheckpointIO(TorchCheckpointIO):
-    "Torch checkpoints written to a temporary file, synced, then renamed into place."
+class SafeCheckpointIO(TorchCheckpointIO):
+    "Checkpoints written atomically and loaded weights-only (tensors and plain containers, never code)."
     def save_checkpoint(self, checkpoint, path, storage_options=None):
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-        try:
-            with open(tmp, 'wb') as f:
-                torch.save(checkpoint, f); f.flush(); os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists(): tmp.unlink()
+        with atomic_open(path) as f: torch.save(checkpoint, f)
+
+    def load_checkpoint(self, path, map_location=None, weights_only=None):
+        return load_checkpoint(path, map_location or 'cpu')  # weights_only is always True here
 
 # %% ../nbs/05_cli.ipynb #2effecd6
-def save_npz(path:Path, **arrays):
-    "np.savez to a temporary file, then rename: readers never see a partial file."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.stem}.{os.getpid()}.tmp.npz')
-    np.savez(tmp, **arrays); os.replace(tmp, path)
-
 class EmbeddingWriter(BasePredictionWriter):
-    "Write the predictions of a `predict` run to `<run dir>/embeddings/<split>.npz`."
-    def __init__(self): super().__init__('epoch')
+    "Write the predictions of a `predict` run to `<out_dir>/<split>.npz` (default: `<run dir>/embeddings`)."
+    def __init__(self, out_dir:Path|None=None):
+        super().__init__('epoch')
+        self.out_dir, self.written = out_dir, []
     def write_on_epoch_end(self, trainer, pl_module, predictions, batch_indices):
         if predictions and isinstance(predictions[0], list): predictions = [p for dl in predictions for p in dl]
         local = {k: torch.cat([p[k] for p in predictions]).cpu().numpy() for k in ('h', 'y', 'idx')}
@@ -116,7 +110,8 @@ class EmbeddingWriter(BasePredictionWriter):
         arr = {k: np.concatenate([p[k] for p in parts]) for k in local}
         _, first = np.unique(arr['idx'], return_index=True)  # drop the sampler's padding duplicates
         split = getattr(trainer.datamodule, 'predict_split', 'predict')
-        save_npz(Path(trainer.default_root_dir)/'embeddings'/f'{split}.npz', **{k: v[first] for k, v in arr.items()})
+        out = Path(self.out_dir or Path(trainer.default_root_dir)/'embeddings')/f'{split}.npz'
+        self.written.append(save_npz(out, **{k: v[first] for k, v in arr.items()}))
 
 # %% ../nbs/05_cli.ipynb #0d12f459
 import csv
@@ -164,29 +159,175 @@ class AlignLogStep(Callback):
                            'logging at the optimizer step')
             loop._batches_that_stepped = trainer.global_step
 
-# %% ../nbs/05_cli.ipynb #710ba1da
+# %% ../nbs/05_cli.ipynb #b4c7c12d
 def _run_dir(cfg) -> Path:
-    return Path(cfg.get('default_root_dir') or 'runs/default')
+    "The run directory of a trainer config, `$VARS` expanded; ValueError if a variable in it is not set."
+    raw = str(cfg.get('default_root_dir') or 'runs/default')
+    root = os.path.expandvars(raw)
+    if '$' in root: raise ValueError(f'trainer.default_root_dir={raw!r}: an environment variable in it is not set')
+    return Path(root).expanduser()
 
+def is_rank_zero() -> bool:
+    "Whether this process is global rank 0 by its launcher's environment (torchrun, srun, Lightning's own)."
+    return all(int(os.environ.get(k) or 0) == 0 for k in ('RANK', 'SLURM_PROCID', 'LOCAL_RANK', 'NODE_RANK'))
+
+def run_checkpoints(root:Path) -> list[Path]:
+    "The checkpoints of the run in `root`: `checkpoints/*.ckpt` and SLURM's `hpc_ckpt_*.ckpt`."
+    return sorted(Path(root).glob('checkpoints/*.ckpt')) + sorted(Path(root).glob('hpc_ckpt_*.ckpt'))
+
+# %% ../nbs/05_cli.ipynb #6043487e
+_RUN_FILES = ('config.yaml', 'metrics.csv', 'results.json', 'hparams.yaml')
+_RUN_OUTPUTS = ('checkpoints/*.ckpt', 'hpc_ckpt_*.ckpt', 'metrics.csv', 'results.json', 'hparams.yaml', 'events.out.tfevents.*',
+                'embeddings/*.npz', 'predict/*.npz', 'plots/val_corner_epoch*.png', 'plots/test_corner.png', 'plots/loss.png')
+
+def check_run_dir(root:Path, # the run directory
+                  resuming:bool, # the fit continues a checkpoint of this run
+                  overwrite:bool, # the user asked to start the run over
+                 ):
+    "FileExistsError if a fit may not write into `root`: files sscl did not write, or a run neither resumed nor replaced."
+    root = Path(root)
+    if root.exists() and not root.is_dir(): raise FileExistsError(f'trainer.default_root_dir {root} is a file, not a directory')
+    ckpts = run_checkpoints(root)
+    if read_mark(root) is None:
+        found = [n for n in _RUN_FILES if (root/n).exists()] + ['checkpoints/'] * bool(ckpts)
+        if found and not (resuming and ckpts):
+            raise FileExistsError(f'{root} holds {", ".join(found)} but is not marked as an sscl run ({MARK} is missing): sscl writes '
+                                  'over no file it did not write; choose another trainer.default_root_dir, or move those files away')
+    if ckpts and not resuming and not overwrite:
+        raise FileExistsError(f'{root} already holds a run ({ckpts[-1].relative_to(root)}): resume it with --ckpt_path last, '
+                              'start it over with --overwrite, or set another trainer.default_root_dir')
+
+def clear_run(root:Path) -> list[Path]:
+    "Remove the files an sscl run writes in the marked directory `root` (by their names); returns them."
+    if read_mark(root) is None: raise FileExistsError(f'{root} is not marked as an sscl run: nothing is removed')
+    gone = [p for pat in _RUN_OUTPUTS for p in sorted(Path(root).glob(pat)) if p.is_file()]
+    for p in gone: p.unlink()
+    return gone
+
+# %% ../nbs/05_cli.ipynb #326f60dd
+def claim_run_dir(root:Path, resuming:bool, overwrite:bool) -> RunLock:
+    "Lock `root` for a fit, check that it may be written, clear what `--overwrite` replaces, mark it as sscl's."
+    lock = RunLock(root).acquire()
+    try:
+        check_run_dir(root, resuming, overwrite)
+        clean_stale_tmp(root)
+        if overwrite and not resuming and read_mark(root): clear_run(root)
+        if not resuming or read_mark(root) is None:
+            mark_dir(root, 'run', slurm_job=os.environ.get('SLURM_JOB_ID'), command=' '.join(sys.argv))
+    except BaseException:
+        lock.release()
+        raise
+    return lock
+
+# %% ../nbs/05_cli.ipynb #710ba1da
 class SSCLCli(LightningCLI):
-    "LightningCLI for `SimCLRModel` and any `PairDataModule`, writing everything to one run directory."
+    "LightningCLI for `SimCLRModel` and any `PairDataModule`, writing everything to one guarded run directory."
+    def __init__(self, *args, argv:list[str]=(), overwrite:bool=False, output:str|None=None, held:list|None=None, **kwargs):
+        self.sscl_argv, self.sscl_overwrite, self.sscl_output = list(argv), overwrite, output
+        self.sscl_held = held if held is not None else []  # locks taken; the caller releases them
+        super().__init__(*args, args=list(argv), **kwargs)
+
     def instantiate_trainer(self, **kwargs):
         cfg = self._get(self.config_init, 'trainer', default={})
-        root = _run_dir(cfg); kwargs['default_root_dir'] = str(root)
+        root = _run_dir(cfg)
+        kwargs['default_root_dir'] = str(root)
+        if self.subcommand == 'fit': _claim(self, root)
+        else: self.save_config_callback = None  # only fit writes a run's config
         if cfg.get('logger') in (None, True):
-            kwargs['logger'] = [RunCSVLogger(root, name='', version=''), TensorBoardLogger(root, name='', version='')]
-        cbs = list(cfg.get('callbacks') or [])
-        if not any(isinstance(c, ModelCheckpoint) for c in cbs) and cfg.get('enable_checkpointing', True) is not False:
-            cbs.append(ModelCheckpoint(dirpath=root/'checkpoints', save_last=True, filename='epoch{epoch:03d}-step{step}', auto_insert_metric_name=False))
-        if self.subcommand in ('fit', 'predict'): cbs.append(EmbeddingWriter())
-        if self.subcommand == 'fit': cbs.append(AlignLogStep())
+            kwargs['logger'] = [RunCSVLogger(root, name='', version=''), TensorBoardLogger(root, name='', version='')] \
+                if self.subcommand == 'fit' else False
+        kwargs['callbacks'] = _callbacks(self, cfg, root)
         slurm = SLURMEnvironment.detect()
-        if slurm and self.subcommand == 'fit':
-            from sscl.slurm import SlurmRequeue
-            cbs.append(SlurmRequeue())
-        kwargs['callbacks'] = cbs
-        if not cfg.get('plugins'): kwargs['plugins'] = [AtomicCheckpointIO()] + ([SLURMEnvironment(auto_requeue=False)] if slurm else [])
+        if not cfg.get('plugins'): kwargs['plugins'] = [SafeCheckpointIO()] + ([SLURMEnvironment(auto_requeue=False)] if slurm else [])
         return super().instantiate_trainer(**kwargs)
+
+# %% ../nbs/05_cli.ipynb #1df85173
+def _claim(cli:SSCLCli, root:Path):
+    "Before a fit: resume a requeued SLURM job from its own checkpoint, then claim the run directory (rank 0)."
+    sub = cli.config_init[cli.subcommand]
+    job, mark, ckpts = os.environ.get('SLURM_JOB_ID'), read_mark(root), run_checkpoints(root)
+    restart = bool(SLURMEnvironment.detect() and job and mark and mark.get('slurm_job') == job and ckpts)
+    if restart and not sub.get('ckpt_path') and not list(root.glob('hpc_ckpt_*.ckpt')) and (root/'checkpoints'/'last.ckpt').is_file():
+        sub['ckpt_path'] = str(root/'checkpoints'/'last.ckpt')
+        print(f'sscl fit: SLURM job {job} restarted: resuming from {sub["ckpt_path"]}', file=sys.stderr)
+    resuming = bool(sub.get('ckpt_path')) or restart
+    if is_rank_zero(): cli.sscl_held.append(claim_run_dir(root, resuming, cli.sscl_overwrite))
+    else: check_run_dir(root, resuming, cli.sscl_overwrite)
+    again = resuming and (root/'config.yaml').exists()
+    cli.save_config_kwargs = {'overwrite': True, 'config_filename': 'config.resume.yaml' if again else 'config.yaml'}
+
+def _callbacks(cli:SSCLCli, cfg:dict, root:Path) -> list:
+    "The config's callbacks plus sscl's: checkpoints, embeddings, log-step alignment, SLURM requeue."
+    cbs = list(cfg.get('callbacks') or [])
+    if not any(isinstance(c, ModelCheckpoint) for c in cbs) and cfg.get('enable_checkpointing', True) is not False:
+        cbs.append(ModelCheckpoint(dirpath=root/'checkpoints', save_last=True, filename='epoch{epoch:03d}-step{step}',
+                                   auto_insert_metric_name=False))
+    if cli.subcommand == 'fit': cbs += [EmbeddingWriter(), AlignLogStep()]
+    if cli.subcommand == 'predict': cbs.append(EmbeddingWriter(_predict_dir(cli)))
+    if SLURMEnvironment.detect() and cli.subcommand == 'fit':
+        from sscl.slurm import SlurmRequeue
+        cbs.append(SlurmRequeue())
+    return cbs
+
+# %% ../nbs/05_cli.ipynb #48e6c3e9
+def _plain(v):
+    "A config value as plain JSON data, for comparison (Namespaces become dicts, tuples lists)."
+    if hasattr(v, 'as_dict'): v = v.as_dict()
+    return json.loads(json.dumps(v, default=str))
+
+def hparam_differences(saved:dict, # a checkpoint's hyper_parameters
+                       config, # the model section of the parsed config
+                      ) -> dict[str, tuple]:
+    "{key: (checkpoint value, config value)} for each model setting the checkpoint would replace."
+    config = _plain(config) or {}
+    return {k: (_plain(v), config[k]) for k, v in saved.items() if not k.startswith('_') and k in config and _plain(v) != config[k]}
+
+# %% ../nbs/05_cli.ipynb #281d3967
+def _check_overrides(cli:SSCLCli, sub:str, ckpt:str, differ:dict):
+    "ValueError for a command-line model option the checkpoint would override; a note for each other difference."
+    opts = {a.split('=')[0] for a in cli.sscl_argv if a.startswith('--model.')}
+    explicit = sorted(k for k in differ if any(o == f'--model.{k}' or o.startswith(f'--model.{k}.') for o in opts))
+    if explicit:
+        given = ', '.join(f'--model.{k}' for k in explicit)
+        saved = ', '.join(f'{k}={differ[k][0]!r}' for k in explicit)
+        raise ValueError(f'{given} would be ignored: sscl {sub} takes the model settings of the checkpoint {ckpt} ({saved}). '
+                         'Drop the option, or start a new run from its weights with --model.pretrain_ckpt')
+    if differ:
+        notes = ', '.join(f'model.{k}={a!r} (the config says {b!r})' for k, (a, b) in differ.items())
+        print(f"sscl {sub}: the checkpoint {ckpt} sets {notes}; the checkpoint's values are used", file=sys.stderr)
+
+@patch
+def _parse_ckpt_path(self:SSCLCli):
+    "The default checkpoint of validate/test/predict, a weights-only read, the overrides check, then LightningCLI's own."
+    sub = self.config.get('subcommand')
+    if not sub: return
+    c = self.config[sub]
+    ckpt = c.get('ckpt_path')
+    if sub != 'fit' and ckpt in (None, 'last'):
+        last = _run_dir(c.get('trainer') or {})/'checkpoints'/'last.ckpt'
+        if not last.is_file(): raise FileNotFoundError(f'sscl {sub} needs a trained checkpoint: pass --ckpt_path FILE ({last} does not exist)')
+        if ckpt is None: print(f'sscl {sub}: no --ckpt_path given: using {last}', file=sys.stderr)
+        c.ckpt_path = ckpt = str(last)
+    if not ckpt or ckpt in ('last', 'best', 'hpc', 'registry'): return
+    if not Path(ckpt).is_file(): raise FileNotFoundError(f'checkpoint {ckpt} (--ckpt_path) does not exist')
+    saved = {k: v for k, v in (load_checkpoint(ckpt).get('hyper_parameters') or {}).items() if k != '_instantiator'}
+    _check_overrides(self, sub, ckpt, hparam_differences(saved, c.get('model')))
+    LightningCLI._parse_ckpt_path(self)
+
+# %% ../nbs/05_cli.ipynb #095564bb
+def _predict_dir(cli:SSCLCli) -> Path:
+    "Where `sscl predict` writes: `--output`, else `predict/` in the checkpoint's run directory."
+    if cli.sscl_output: return Path(os.path.expandvars(cli.sscl_output)).expanduser()
+    ckpt = Path(cli.config_init['predict']['ckpt_path'])
+    return (ckpt.parent.parent if ckpt.parent.name == 'checkpoints' else ckpt.parent)/'predict'
+
+@patch
+def after_predict(self:SSCLCli):
+    "Name each file `predict` wrote."
+    ckpt = self.config_init['predict']['ckpt_path']
+    for cb in self.trainer.callbacks:
+        for p in getattr(cb, 'written', []) if isinstance(cb, EmbeddingWriter) else []:
+            print(f'sscl predict: wrote {p} (embedding of {ckpt})')
 
 # %% ../nbs/05_cli.ipynb #a322f828
 @patch
@@ -211,12 +352,12 @@ def after_fit(self:SSCLCli):
 # %% ../nbs/05_cli.ipynb #3264ef10
 def report_run(run:Path, k:int=20, classes=None) -> dict:
     "kNN accuracy of embeddings/test.npz against embeddings/train.npz, final plots; written to results.json."
-    from sscl.model import knn_accuracy, corner_plot, save_figure
+    from sscl.model import knn_accuracy, corner_plot
     import matplotlib.pyplot as plt
     tr, te = np.load(run/'embeddings'/'train.npz'), np.load(run/'embeddings'/'test.npz')
     acc = knn_accuracy(torch.from_numpy(te['h']), torch.from_numpy(te['y']), k, torch.from_numpy(tr['h']), torch.from_numpy(tr['y']))
     res = {'test_knn_accuracy': acc, 'knn_k': k, 'n_train': len(tr['y']), 'n_test': len(te['y']), 'embed_dim': int(te['h'].shape[1])}
-    (run/'results.json').write_text(json.dumps(res, indent=1))
+    write_text(run/'results.json', json.dumps(res, indent=1))
     (run/'plots').mkdir(exist_ok=True)
     fig = corner_plot(te['h'], te['y'], classes, title=f'test embedding, kNN accuracy {acc:.3f}'); save_figure(fig, run/'plots'/'test_corner.png'); plt.close(fig)
     if (run/'metrics.csv').exists(): loss_curves(run/'metrics.csv', run/'plots'/'loss.png')
@@ -228,7 +369,6 @@ def loss_curves(metrics_csv:Path, out:Path):
     "Plot train and validation loss per epoch from a CSVLogger metrics.csv."
     import csv
     import matplotlib.pyplot as plt
-    from sscl.model import save_figure
     rows, series = list(csv.DictReader(open(metrics_csv))), {}
     for key in ('train/loss_epoch', 'val/loss', 'val/knn_acc'):
         pts = [(int(r['epoch']), float(r[key])) for r in rows if r.get(key) not in (None, '')]
@@ -242,7 +382,18 @@ def loss_curves(metrics_csv:Path, out:Path):
     save_figure(fig, out); plt.close(fig)
 
 # %% ../nbs/05_cli.ipynb #e8b18593
-_USER_ERRORS = (FileNotFoundError, FloatingPointError, ValueError, KeyError, ImportError)
+_USER_ERRORS = (FileNotFoundError, FileExistsError, FloatingPointError, ValueError, KeyError, ImportError)
+
+def sscl_options(sub:str, argv:list[str]) -> tuple[list[str], dict]:
+    "Split sscl's own options (`fit --overwrite`, `predict --output DIR`) from LightningCLI's arguments."
+    rest, opts, it = [], {}, iter(argv)
+    for a in it:
+        if sub == 'fit' and a == '--overwrite': opts['overwrite'] = True
+        elif sub == 'predict' and (a == '--output' or a.startswith('--output=')):
+            opts['output'] = a.split('=', 1)[1] if '=' in a else next(it, '')
+            if not opts['output'] or opts['output'].startswith('--'): raise ValueError('--output needs a directory')
+        else: rest.append(a)
+    return rest, opts
 
 def lightning_command(sub:str):
     "The `sscl <sub>` command: LightningCLI's `sub` for SimCLRModel and any PairDataModule."
@@ -250,20 +401,25 @@ def lightning_command(sub:str):
         from sscl.model import SimCLRModel
         from sscl.pairs import PairDataModule
         saved, sys.argv = sys.argv, sys.argv[:1]  # the arguments travel in `args`; LightningCLI warns if sys.argv has them too
+        held = []
         try:
-            SSCLCli(SimCLRModel, PairDataModule, subclass_mode_data=True, seed_everything_default=0, args=[sub, *argv],
-                    save_config_kwargs={'overwrite': True}, parser_kwargs={'prog': f'sscl'})
+            rest, opts = sscl_options(sub, argv)
+            SSCLCli(SimCLRModel, PairDataModule, subclass_mode_data=True, seed_everything_default=0, argv=[sub, *rest],
+                    save_config_kwargs={'overwrite': True}, parser_kwargs={'prog': 'sscl'}, held=held, **opts)
         except _USER_ERRORS as e:
             if os.environ.get('SSCL_DEBUG'): raise
-            print(f'sscl {sub}: error: {type(e).__name__}: {e}', file=sys.stderr); return 1
-        finally: sys.argv = saved
+            print(f'sscl {sub}: error: {type(e).__name__}: {e}', file=sys.stderr)
+            return 1
+        finally:
+            sys.argv = saved
+            for lock in held: lock.release()
         return 0
     return run
 
-for _sub, _help in [('fit', 'train a model from a YAML config (--config FILE.yaml)'),
+for _sub, _help in [('fit', 'train a model from a YAML config (--config FILE.yaml; --overwrite starts a used run directory over)'),
                     ('validate', 'validation loss and kNN accuracy of a checkpoint (--ckpt_path)'),
                     ('test', 'test loss and kNN accuracy of a checkpoint (--ckpt_path)'),
-                    ('predict', 'write embeddings/<split>.npz of a checkpoint (--ckpt_path)')]:
+                    ('predict', 'write predict/<split>.npz of a checkpoint (--ckpt_path; --output DIR)')]:
     command(_sub, _help)(lightning_command(_sub))
 
 # %% ../nbs/05_cli.ipynb #511a1652

@@ -16,9 +16,10 @@ from fastcore.basics import patch
 from .losses import SupConLoss
 from .encoders import MLP
 from lightning.pytorch.cli import OptimizerCallable, LRSchedulerCallable
+from .io import save_figure
 
 # %% auto #0
-__all__ = ['grad_reverse', 'WarmupCosine', 'knn_accuracy', 'corner_plot', 'SimCLRModel', 'save_figure']
+__all__ = ['grad_reverse', 'WarmupCosine', 'knn_accuracy', 'corner_plot', 'check_heads_fit', 'SimCLRModel']
 
 # %% ../nbs/04_model.ipynb #69c7a58a
 class _GradReverse(torch.autograd.Function):
@@ -92,6 +93,22 @@ def corner_plot(h, # [N, d] embedding
     fig.suptitle(title); fig.tight_layout()
     return fig
 
+# %% ../nbs/04_model.ipynb #8e2c08a8
+def _in_features(m:nn.Module|None) -> int|None:
+    "The input size of the first linear layer in `m` (None if it has none, or a lazy one)."
+    first = next((l for l in m.modules() if isinstance(l, nn.Linear)), None) if m is not None else None
+    return first.in_features or None if first is not None else None
+
+def check_heads_fit(dim:int|None, # the encoder's embedding size (its embed_dim / output_dim)
+                    heads:dict, # {config key: module taking h}
+                   ):
+    "ValueError naming a head whose first layer does not take the encoder's embedding size."
+    for key, m in heads.items():
+        n = _in_features(m)
+        if dim and n and n != dim:
+            raise ValueError(f"model.{key} takes inputs of size {n} but the encoder's embedding (h) has {dim} dimensions: "
+                             f'set model.{key}.init_args.input_dim to {dim}')
+
 # %% ../nbs/04_model.ipynb #741ad4c7
 def _adamw(params): return torch.optim.AdamW(params, lr=1e-3, weight_decay=1e-4)
 
@@ -123,6 +140,7 @@ class SimCLRModel(L.LightningModule):
         dim = getattr(encoder, 'embed_dim', None) or getattr(encoder, 'output_dim', None)
         if projector is None and dim is None: raise ValueError('the encoder has no embed_dim: pass a projector')
         self.projector = projector if projector is not None else MLP(dim, [dim], dim)
+        check_heads_fit(dim, {'projector': self.projector, 'classifier': classifier, 'domain_head': domain_head})
         self.criterion = SupConLoss(temperature, base_temperature, contrast_mode, gather=True)
         self.optimizer_fn, self.scheduler_fn = optimizer or _adamw, scheduler
         if channels_last: self.to(memory_format=torch.channels_last)
@@ -236,10 +254,6 @@ def _save_corner(self, h, y, name):
     for lg in self.loggers:
         if hasattr(lg.experiment, 'add_figure'): lg.experiment.add_figure(f'val/corner', fig, self.global_step)
     plt.close(fig)
-
-def save_figure(fig, path:Path):
-    "Save a figure atomically (temporary file, then rename)."
-    tmp = Path(path).with_suffix('.tmp.png'); fig.savefig(tmp, dpi=90); os.replace(tmp, path)
 
 # %% ../nbs/04_model.ipynb #e8da9abb
 @patch

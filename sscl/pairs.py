@@ -4,29 +4,42 @@
 
 # %% ../nbs/03_pairs.ipynb #c9a03a28
 from __future__ import annotations
-import os, pickle, math
+import os, math
 from pathlib import Path
 import numpy as np
 import torch
 import lightning as L
 from torch.utils.data import Dataset, DataLoader
 from fastcore.basics import patch
+from .io import safe_unpickle
 from .augment import Views, digits_augment, simclr_augment, small_image_augment, timeseries_augment, jet_augment, GaussianNoise, NoiseShift
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_NAMES', 'Samples', 'stratified_split', 'few_labels', 'ViewDataset',
-           'EvalDataset', 'PairDataModule', 'read_pseudo_labels', 'DigitsDataModule', 'ShiftedDigitsDataModule',
-           'data_root', 'load_image', 'scan_folder', 'ImageFolderDataModule', 'ImagenetteDataModule',
-           'NoisyImagenetteDataModule', 'CIFAR10DataModule', 'read_arrays', 'ArrayDataModule', 'simulate_gaussians',
-           'simulate_jets', 'simulate_timeseries', 'GaussianClassesDataModule', 'ToyJetsDataModule',
-           'ToyTimeSeriesDataModule', 'MNIST1DDataModule']
+__all__ = ['IMG_EXTS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_NAMES', 'integer_labels', 'Samples', 'stratified_split', 'few_labels',
+           'ViewDataset', 'EvalDataset', 'check_data_settings', 'check_finite', 'PairDataModule', 'read_pseudo_labels',
+           'DigitsDataModule', 'ShiftedDigitsDataModule', 'data_root', 'load_image', 'scan_folder',
+           'ImageFolderDataModule', 'ImagenetteDataModule', 'NoisyImagenetteDataModule', 'CIFAR10DataModule',
+           'read_arrays', 'ArrayDataModule', 'simulate_gaussians', 'simulate_jets', 'simulate_timeseries',
+           'GaussianClassesDataModule', 'ToyJetsDataModule', 'ToyTimeSeriesDataModule', 'MNIST1DDataModule']
+
+# %% ../nbs/03_pairs.ipynb #35bf3f26
+def integer_labels(y, # labels: integers, or floats holding whole numbers
+                   what:str='labels', # how the error names them
+                  ) -> np.ndarray:
+    "`y` as int64; ValueError if a value is not a whole number (a float label would be truncated silently)."
+    y = np.asarray(y)
+    if y.dtype.kind in 'iub': return y.astype(np.int64)
+    if y.dtype.kind != 'f': raise ValueError(f'{what} must be integer class ids (-1 for unlabelled), not {y.dtype} values')
+    bad = ~np.isfinite(y) | (y != np.round(y))
+    if bad.any(): raise ValueError(f'{what} must be integer class ids (-1 for unlabelled); {int(bad.sum())} are not, e.g. {y[bad][0].item()!r}')
+    return y.astype(np.int64)
 
 # %% ../nbs/03_pairs.ipynb #e106fd4e
 class Samples:
     "Inputs with integer labels (and optional domains); `x` is a tensor, or file paths read by `loader`."
     def __init__(self, x, y, domain=None, loader=None, classes:list[str]|None=None):
         self.x, self.loader = x, loader
-        self.y = torch.as_tensor(np.asarray(y), dtype=torch.long)
+        self.y = torch.as_tensor(integer_labels(y), dtype=torch.long)
         self.domain = torch.zeros_like(self.y) if domain is None else torch.as_tensor(np.asarray(domain), dtype=torch.long)
         if len(self.x) != len(self.y) or len(self.domain) != len(self.y):
             raise ValueError(f'{len(self.x)} inputs, {len(self.y)} labels and {len(self.domain)} domains: they must match')
@@ -88,6 +101,38 @@ class EvalDataset(ViewDataset):
 # %% ../nbs/03_pairs.ipynb #27513394
 def _identity(x): return x
 
+# %% ../nbs/03_pairs.ipynb #7ee12761
+def check_data_settings(batch_size:int, num_workers:int, n_views:int, mode:str, label_fraction:float,
+                        labels_per_class:int|None, val_fraction:float, test_fraction:float, predict_split:str):
+    "ValueError naming the first data setting that cannot train, with its value and what is allowed."
+    def bad(key, value, allowed): raise ValueError(f'data.init_args.{key}={value!r}: {allowed}')
+    def is_int(v): return isinstance(v, int) and not isinstance(v, bool)
+    if mode not in ('views', 'labels'): bad('mode', mode, "'views' or 'labels' (SimCLR or SupCon)")
+    if not is_int(batch_size) or batch_size < 2: bad('batch_size', batch_size, 'a contrastive batch needs at least 2 samples')
+    if not is_int(num_workers) or num_workers < 0: bad('num_workers', num_workers, 'an integer >= 0')
+    if not is_int(n_views) or n_views < 1: bad('n_views', n_views, 'an integer >= 1')
+    if mode == 'views' and n_views < 2: bad('n_views', n_views, "'views' mode needs at least 2 views (the positives)")
+    if labels_per_class is not None and (not is_int(labels_per_class) or labels_per_class < 1):
+        bad('labels_per_class', labels_per_class, 'an integer >= 1, or null to use label_fraction')
+    if labels_per_class is None and not 0 < label_fraction <= 1: bad('label_fraction', label_fraction, 'a share in (0, 1]')
+    if not 0 <= val_fraction < 1: bad('val_fraction', val_fraction, 'a share in [0, 1)')
+    if not 0 < test_fraction < 1: bad('test_fraction', test_fraction, 'a share in (0, 1)')
+    if predict_split not in ('train', 'val', 'test', 'all'): bad('predict_split', predict_split, 'train, val, test or all')
+
+# %% ../nbs/03_pairs.ipynb #f8464cf8
+def check_finite(s:Samples, # the source
+                 idx:torch.Tensor, # the rows used
+                 split:str, # its name in the message
+                ):
+    "ValueError naming the rows of `s.x[idx]` that hold NaN or infinite values (inputs read from files are not checked)."
+    if not isinstance(s.x, torch.Tensor) or not s.x.is_floating_point(): return
+    x = s.x[idx]  # [n, ...]
+    bad = ~torch.isfinite(x.reshape(len(x), -1)).all(1)  # [n]
+    if bad.any():
+        rows = idx[bad][:5].tolist()
+        raise ValueError(f'{int(bad.sum())} {split} samples hold NaN or infinite inputs (rows {rows}{" ..." if bad.sum() > 5 else ""}): '
+                         'clean or drop them')
+
 # %% ../nbs/03_pairs.ipynb #936a5e7a
 class PairDataModule(L.LightningDataModule):
     "Splits, few labels, held-out classes and view-producing loaders for any source of samples."
@@ -110,10 +155,9 @@ class PairDataModule(L.LightningDataModule):
                  eval_transform=None, # transform of one clean sample; None: the data set's default
                 ):
         super().__init__()
-        if mode not in ('views', 'labels'): raise ValueError(f"mode must be 'views' or 'labels', not {mode!r}")
-        if labels_per_class is None and not 0 < label_fraction <= 1:
-            raise ValueError(f'label_fraction must be in (0, 1], got {label_fraction}')
-        if predict_split not in ('train', 'val', 'test', 'all'): raise ValueError(f'unknown predict_split {predict_split!r}')
+        check_data_settings(batch_size=batch_size, num_workers=num_workers, n_views=n_views, mode=mode, label_fraction=label_fraction,
+                            labels_per_class=labels_per_class, val_fraction=val_fraction, test_fraction=test_fraction,
+                            predict_split=predict_split)
         self.batch_size, self.num_workers, self.pin_memory, self.n_views, self.mode = batch_size, num_workers, pin_memory, n_views, mode
         if pseudo_labels is not None and mode != 'labels': raise ValueError("pseudo_labels need mode 'labels' (training shows labels)")
         self.label_fraction, self.labels_per_class, self.exclude_classes = label_fraction, labels_per_class, list(exclude_classes)
@@ -162,6 +206,7 @@ def setup(self:PairDataModule, stage:str|None=None):
     keep = lambda idx: idx[~torch.isin(s.y[idx], torch.tensor(self.exclude_classes, dtype=torch.long))]
     train_idx, val_idx = keep(train_idx), keep(val_idx)
     test_idx = torch.arange(len(test_s)) if test_idx is None else test_idx
+    for name, smp, idx in (('training', s, train_idx), ('test', test_s, test_idx)): check_finite(smp, idx, name)
     self.source, self.test_source = s, test_s
     self.splits = {'train': train_idx, 'val': val_idx, 'test': test_idx}
     self.known_labels = _known_labels(self, s, train_idx)
@@ -347,7 +392,7 @@ class CIFAR10DataModule(_ImageDataModule):
             if not p.is_file(): raise FileNotFoundError(f'{p} is missing (CIFAR-10 python version: data_batch_1..5, test_batch)')
             if self.check_md5 and not check_integrity(str(p), sums[f]):
                 raise ValueError(f'{p} does not have the MD5 sum of the original file; pass check_md5=False to accept this copy')
-            with open(p, 'rb') as fh: d = pickle.load(fh, encoding='latin1')
+            d = safe_unpickle(p)
             xs.append(torch.as_tensor(np.asarray(d['data'], dtype=np.uint8)).reshape(-1, 3, 32, 32)); ys += list(d['labels'])
         return torch.cat(xs), ys
 
@@ -359,7 +404,11 @@ def load(self:CIFAR10DataModule):
     if not base.is_dir(): raise FileNotFoundError(f'{base} does not exist. Expected layout:\n{layout}')
     classes = None
     if (base/'batches.meta').is_file():
-        with open(base/'batches.meta', 'rb') as fh: classes = pickle.load(fh, encoding='latin1')['label_names']
+        from torchvision.datasets import CIFAR10
+        from torchvision.datasets.utils import check_integrity
+        if self.check_md5 and not check_integrity(str(base/'batches.meta'), CIFAR10.meta['md5']):
+            raise ValueError(f"{base/'batches.meta'} does not have the MD5 sum of the original file; pass check_md5=False to accept this copy")
+        classes = [str(c) for c in safe_unpickle(base/'batches.meta')['label_names']]
     tr = self._read(base, [f'data_batch_{i}' for i in range(1, 6)])
     te = self._read(base, ['test_batch'])
     return {'train': self._mark(Samples(*tr, classes=classes)), 'test': self._mark(Samples(*te, classes=classes))}

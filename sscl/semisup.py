@@ -181,7 +181,7 @@ def run_round(name:str, cfg_file:Path, run_dir:Path, resume:bool=False) -> None:
 # %% ../nbs/07_semisup.ipynb #e57db260
 def save_pseudo_labels(path:Path, idx, pl:dict, n_source:int):
     "Write the round-2 labels of `pseudo_label`'s result `pl` for the training samples with source indices `idx`."
-    from sscl.cli import save_npz
+    from sscl.io import save_npz
     save_npz(path, idx=np.asarray(idx), label=pl['y_round2'], confidence=pl['confidence'], keep=pl['keep'], n_source=n_source)
 
 def label_test(h_train, known, h_test, method:str='spreading', k:int=10) -> np.ndarray:
@@ -222,7 +222,7 @@ def raw_baselines(dm, k:int=7) -> dict:
 # %% ../nbs/07_semisup.ipynb #a96f5791
 def _plots(out:Path, table:dict, scores:dict, classes, first:str, last:str):
     import matplotlib.pyplot as plt
-    from sscl.model import save_figure
+    from sscl.io import save_figure
     from sscl.evaluate import confusion, plot_confusion
     fig, ax = plt.subplots(figsize=(6, 3)); names = list(table)
     ax.barh(names[::-1], [table[n] for n in names][::-1], color=['C0' if n.startswith('round') else 'C7' for n in names][::-1])
