@@ -17,13 +17,14 @@ from lightning.pytorch.callbacks import ModelCheckpoint, BasePredictionWriter
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.plugins.environments import SLURMEnvironment
-from .io import atomic_open, save_npz, save_figure, write_text, load_checkpoint, RunLock, read_mark, mark_dir, clean_stale_tmp, MARK
+from .io import read_yaml, expand_path, atomic_open, save_npz, save_figure, write_text, load_checkpoint, RunLock, read_mark, mark_dir, clean_stale_tmp, MARK
 from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['COMMANDS', 'command', 'usage', 'environment', 'info', 'main', 'SafeCheckpointIO', 'EmbeddingWriter', 'RunCSVLogger',
            'AlignLogStep', 'is_rank_zero', 'run_checkpoints', 'check_run_dir', 'clear_run', 'claim_run_dir', 'SSCLCli',
-           'hparam_differences', 'report_run', 'loss_curves', 'sscl_options', 'lightning_command', 'delegate']
+           'hparam_differences', 'check_ckpt_fits', 'report_run', 'loss_curves', 'user_error', 'sscl_options',
+           'lightning_command', 'delegate']
 
 # %% ../nbs/05_cli.ipynb #5ca9447f
 COMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {}
@@ -162,10 +163,7 @@ class AlignLogStep(Callback):
 # %% ../nbs/05_cli.ipynb #b4c7c12d
 def _run_dir(cfg) -> Path:
     "The run directory of a trainer config, `$VARS` expanded; ValueError if a variable in it is not set."
-    raw = str(cfg.get('default_root_dir') or 'runs/default')
-    root = os.path.expandvars(raw)
-    if '$' in root: raise ValueError(f'trainer.default_root_dir={raw!r}: an environment variable in it is not set')
-    return Path(root).expanduser()
+    return expand_path(cfg.get('default_root_dir') or 'runs/default', 'trainer.default_root_dir')
 
 def is_rank_zero() -> bool:
     "Whether this process is global rank 0 by its launcher's environment (torchrun, srun, Lightning's own)."
@@ -207,6 +205,7 @@ def clear_run(root:Path) -> list[Path]:
 # %% ../nbs/05_cli.ipynb #326f60dd
 def claim_run_dir(root:Path, resuming:bool, overwrite:bool) -> RunLock:
     "Lock `root` for a fit, check that it may be written, clear what `--overwrite` replaces, mark it as sscl's."
+    if root.exists() and not root.is_dir(): raise FileExistsError(f'trainer.default_root_dir {root} is a file, not a directory')
     lock = RunLock(root).acquire()
     try:
         check_run_dir(root, resuming, overwrite)
@@ -303,14 +302,16 @@ def _parse_ckpt_path(self:SSCLCli):
     if not sub: return
     c = self.config[sub]
     ckpt = c.get('ckpt_path')
-    if sub != 'fit' and ckpt in (None, 'last'):
+    if ckpt == 'last' or (sub != 'fit' and ckpt is None):  # 'last' is this run's last.ckpt, for every command alike
         last = _run_dir(c.get('trainer') or {})/'checkpoints'/'last.ckpt'
         if not last.is_file(): raise FileNotFoundError(f'sscl {sub} needs a trained checkpoint: pass --ckpt_path FILE ({last} does not exist)')
         if ckpt is None: print(f'sscl {sub}: no --ckpt_path given: using {last}', file=sys.stderr)
         c.ckpt_path = ckpt = str(last)
     if not ckpt or ckpt in ('last', 'best', 'hpc', 'registry'): return
     if not Path(ckpt).is_file(): raise FileNotFoundError(f'checkpoint {ckpt} (--ckpt_path) does not exist')
-    saved = {k: v for k, v in (load_checkpoint(ckpt).get('hyper_parameters') or {}).items() if k != '_instantiator'}
+    obj = load_checkpoint(ckpt)
+    self.sscl_ckpt = (ckpt, {k: tuple(v.shape) for k, v in (obj.get('state_dict') or {}).items() if hasattr(v, 'shape')})
+    saved = {k: v for k, v in (obj.get('hyper_parameters') or {}).items() if k != '_instantiator'}
     _check_overrides(self, sub, ckpt, hparam_differences(saved, c.get('model')))
     LightningCLI._parse_ckpt_path(self)
 
@@ -329,12 +330,34 @@ def after_predict(self:SSCLCli):
         for p in getattr(cb, 'written', []) if isinstance(cb, EmbeddingWriter) else []:
             print(f'sscl predict: wrote {p} (embedding of {ckpt})')
 
+# %% ../nbs/05_cli.ipynb #e52acd18
+def check_ckpt_fits(cli:SSCLCli):
+    "ValueError naming the checkpoint and the weights that do not fit the configured model (before Lightning loads it)."
+    ckpt, shapes = getattr(cli, 'sscl_ckpt', (None, None))
+    if ckpt is None: return
+    own = {k: tuple(v.shape) for k, v in cli.model.state_dict().items()}
+    missing, extra = sorted(own.keys() - shapes.keys()), sorted(shapes.keys() - own.keys())
+    wrong = [f'{k} {shapes[k]} vs {own[k]}' for k in sorted(own.keys() & shapes.keys()) if own[k] != shapes[k]]
+    if missing or extra or wrong:
+        parts = [f'{len(v)} {n} ({", ".join(v[:3])}{" ..." if len(v) > 3 else ""})' for n, v in
+                 (('missing', missing), ('unexpected', extra), ('of another shape', wrong)) if v]
+        raise ValueError(f'checkpoint {ckpt} does not fit the configured model: weights ' + '; '.join(parts) +
+                         '; was it written for another encoder or embedding size?')
+
+@patch
+def before_validate(self:SSCLCli): check_ckpt_fits(self)
+@patch
+def before_test(self:SSCLCli): check_ckpt_fits(self)
+@patch
+def before_predict(self:SSCLCli): check_ckpt_fits(self)
+
 # %% ../nbs/05_cli.ipynb #a322f828
 @patch
 def before_fit(self:SSCLCli):
     "A fresh fit starts a new metrics.csv; a resumed one (ckpt_path, or SLURM's HPC checkpoint) continues it."
     t = self.trainer
-    resuming = self._get(self.config, 'ckpt_path') or (SLURMEnvironment.detect() and t._checkpoint_connector._hpc_resume_path)
+    check_ckpt_fits(self)
+    resuming = self.config_init['fit'].get('ckpt_path') or (SLURMEnvironment.detect() and t._checkpoint_connector._hpc_resume_path)
     m = Path(t.default_root_dir)/'metrics.csv'
     if not resuming and t.is_global_zero and m.exists(): m.unlink()
 
@@ -382,13 +405,25 @@ def loss_curves(metrics_csv:Path, out:Path):
     save_figure(fig, out); plt.close(fig)
 
 # %% ../nbs/05_cli.ipynb #e8b18593
-_USER_ERRORS = (FileNotFoundError, FileExistsError, FloatingPointError, ValueError, KeyError, ImportError)
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+_USER_ERRORS = (FileNotFoundError, FileExistsError, FloatingPointError, ValueError, KeyError, ImportError, MisconfigurationException)
+
+def user_error(e:BaseException) -> BaseException:
+    "The innermost user error behind `e`: the parser wraps a data module's own message in a list of union subtypes."
+    while True:
+        inner = e.__cause__ if e.__cause__ is not None else (None if e.__suppress_context__ else e.__context__)
+        if not isinstance(inner, _USER_ERRORS): return e
+        e = inner
 
 def sscl_options(sub:str, argv:list[str]) -> tuple[list[str], dict]:
     "Split sscl's own options (`fit --overwrite`, `predict --output DIR`) from LightningCLI's arguments."
     rest, opts, it = [], {}, iter(argv)
     for a in it:
-        if sub == 'fit' and a == '--overwrite': opts['overwrite'] = True
+        if a in ('-c', '--config') or a.startswith('--config='):  # read here first: the parser's own error names no file
+            path = a.split('=', 1)[1] if '=' in a else next(it, '')
+            read_yaml(path, 'config')
+            rest += ['--config', path]
+        elif sub == 'fit' and a == '--overwrite': opts['overwrite'] = True
         elif sub == 'predict' and (a == '--output' or a.startswith('--output=')):
             opts['output'] = a.split('=', 1)[1] if '=' in a else next(it, '')
             if not opts['output'] or opts['output'].startswith('--'): raise ValueError('--output needs a directory')
@@ -408,6 +443,7 @@ def lightning_command(sub:str):
                     save_config_kwargs={'overwrite': True}, parser_kwargs={'prog': 'sscl'}, held=held, **opts)
         except _USER_ERRORS as e:
             if os.environ.get('SSCL_DEBUG'): raise
+            e = user_error(e)
             print(f'sscl {sub}: error: {type(e).__name__}: {e}', file=sys.stderr)
             return 1
         finally:

@@ -10,11 +10,13 @@ import numpy as np
 import torch
 from scipy import stats
 from fastcore.basics import patch
+from .io import read_yaml, write_text, save_figure, read_mark, mark_dir, MARK
 
 # %% auto #0
 __all__ = ['DISCOVER_DEFAULTS', 'as_tensor', 'sq_dist', 'gaussian_kernel', 'fit_klr', 'distance_percentiles', 'NPLM', 'draw_toy',
            'empirical_p', 'z_score', 'chi2_dof', 'combine', 'Significance', 'significance', 'calibrate', 'Mahalanobis',
-           'injection_sweep', 'plot_sweep', 'read_discover_config', 'discover', 'discover_main']
+           'injection_sweep', 'plot_sweep', 'read_discover_config', 'check_discover_values', 'discover',
+           'discover_main']
 
 # %% ../nbs/08_discovery.ipynb #e946daed
 def as_tensor(x, name:str) -> torch.Tensor:
@@ -278,16 +280,30 @@ DISCOVER_DEFAULTS = dict(embeddings=None, train_embeddings=None, signal_classes=
                          output='discovery', seed=0)
 
 def read_discover_config(path) -> dict:
-    "The discover YAML merged over the defaults; unknown or missing keys are errors naming them."
-    import yaml
-    cfg = yaml.safe_load(open(path)) or {}
+    "The discover YAML merged over the defaults; unknown, missing or impossible values are errors naming the key."
+    cfg = read_yaml(path, 'discover config')
     unknown = sorted(set(cfg) - set(DISCOVER_DEFAULTS))
     if unknown: raise KeyError(f'unknown key(s) {unknown} in {path}; known: {sorted(DISCOVER_DEFAULTS)}')
     cfg = {**DISCOVER_DEFAULTS, **cfg}
     for k in ('embeddings', 'signal_classes'):
         if cfg[k] is None: raise KeyError(f'{path} must set {k!r}')
     if not set(cfg['tests']) <= {'nplm', 'mahalanobis'}: raise ValueError(f"tests must be among ['nplm', 'mahalanobis'], got {cfg['tests']}")
+    check_discover_values(cfg, path)
     return cfg
+
+# %% ../nbs/08_discovery.ipynb #97b5b45e
+def check_discover_values(cfg:dict, path) -> None:
+    "ValueError naming the first discover setting that cannot give a calibrated answer, with its value and what is allowed."
+    def bad(key, allowed): raise ValueError(f'{path}: {key}={cfg[key]!r}: {allowed}')
+    def whole(v, lo): return isinstance(v, int) and not isinstance(v, bool) and v >= lo
+    for key, lo in (('n_ref', 2), ('n_data', 1), ('n_toys', 1), ('n_null', 2), ('seed', 0)):
+        if not whole(cfg[key], lo): bad(key, f'a whole number >= {lo}')
+    if cfg['M'] is not None and not whole(cfg['M'], 1): bad('M', 'a whole number >= 1, or null for sqrt(n_ref + n_data)')
+    fr = cfg['fractions']
+    if not isinstance(fr, list) or not fr or not all(isinstance(f, (int, float)) and not isinstance(f, bool) and 0 <= f < 1 for f in fr):
+        bad('fractions', 'a non-empty list of signal shares in [0, 1)')
+    sc = cfg['signal_classes']
+    if not isinstance(sc, list) or not sc or not all(whole(c, 0) for c in sc): bad('signal_classes', 'a non-empty list of class ids')
 
 # %% ../nbs/08_discovery.ipynb #caad721f
 def _pools(cfg):
@@ -313,18 +329,22 @@ def discover(cfg:dict, overwrite:bool=False, progress:bool=True) -> dict:
     import json
     from pathlib import Path
     out = Path(cfg['output']).expanduser()
+    if out.is_dir() and any(out.iterdir()) and (read_mark(out) or {}).get('kind') != 'discovery':
+        raise FileExistsError(f'output {out} holds files but is not marked as an sscl discovery report ({MARK} is missing): '
+                              'sscl writes over nothing there; choose another output')
     if (out/'report.md').exists() and not overwrite: raise FileExistsError(f'{out/"report.md"} exists: pass --overwrite to replace it')
     bkg, signal, tests = _pools(cfg)
     res = injection_sweep(tests, bkg, signal, cfg['fractions'], cfg['n_ref'], cfg['n_data'], cfg['n_toys'], cfg['n_null'], seed=cfg['seed'], progress=progress)
     out.mkdir(parents=True, exist_ok=True)
+    if read_mark(out) is None: mark_dir(out, 'discovery')
     import matplotlib; matplotlib.use('Agg', force=False); import matplotlib.pyplot as plt
-    ax = plot_sweep(res, title=f"signal classes {cfg['signal_classes']}"); ax.figure.tight_layout(); ax.figure.savefig(out/'sweep.png', dpi=90); plt.close(ax.figure)
+    ax = plot_sweep(res, title=f"signal classes {cfg['signal_classes']}"); ax.figure.tight_layout(); save_figure(ax.figure, out/'sweep.png'); plt.close(ax.figure)
     rows = [f"| {100 * f:.2f}% | " + ' | '.join(f"{r['median'][i]:.2f} [{r['lo'][i]:.2f}, {r['hi'][i]:.2f}]" for r in res.values()) + ' |'
             for i, f in enumerate(cfg['fractions'])]
-    (out/'report.md').write_text(f"# Discovery report\n\nEmbeddings `{cfg['embeddings']}`, signal classes {cfg['signal_classes']}, "
+    write_text(out/'report.md', f"# Discovery report\n\nEmbeddings `{cfg['embeddings']}`, signal classes {cfg['signal_classes']}, "
         f"{cfg['n_ref']} reference samples, {cfg['n_data']} expected data samples, {cfg['n_null']} null toys, {cfg['n_toys']} toys per fraction.\n\n"
         f"Median Z [16%, 84%]:\n\n| signal | " + ' | '.join(res) + ' |\n|---|' + '---|' * len(res) + '\n' + '\n'.join(rows) + '\n\n![sweep](sweep.png)\n')
-    (out/'sweep.json').write_text(json.dumps({k: {kk: np.asarray(vv).tolist() for kk, vv in v.items()} for k, v in res.items()}))
+    write_text(out/'sweep.json', json.dumps({k: {kk: np.asarray(vv).tolist() for kk, vv in v.items()} for k, v in res.items()}))
     return res
 
 # %% ../nbs/08_discovery.ipynb #dd9d9dbf

@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+from .io import load_checkpoint
 
 # %% auto #0
 __all__ = ['activation', 'MLP', 'freeze', 'Encoder', 'SmallCNN', 'load_strict', 'read_state_dict', 'torchvision_weights_file',
@@ -113,7 +114,7 @@ def read_state_dict(path:str|Path, # a .pth/.pt/.ckpt file
     path = Path(os.path.expandvars(str(path))).expanduser()
     if '$' in str(path): raise FileNotFoundError(f'checkpoint {path}: an environment variable in the path is not set')
     if not path.is_file(): raise FileNotFoundError(f'checkpoint not found: {path}')
-    obj = torch.load(path, map_location='cpu', weights_only=True)
+    obj = load_checkpoint(path)  # weights-only: a checkpoint never runs code
     for key in ('state_dict', 'model'):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict): obj = obj[key]
     return obj

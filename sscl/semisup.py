@@ -10,9 +10,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from .model import corner_plot
+from .io import read_yaml, write_text, save_npz, save_figure, expand_path, mark_dir, read_mark, check_fit_configs, MARK
 
 # %% auto #0
-__all__ = ['PIPELINE_KEYS', 'pseudo_label', 'set_dotted', 'apply_overrides', 'read_yaml', 'model_key', 'plan_pipeline',
+__all__ = ['PIPELINE_KEYS', 'PIPELINE_FILES', 'pseudo_label', 'set_dotted', 'apply_overrides', 'model_key', 'plan_pipeline',
            'build_datamodule', 'aligned', 'run_round', 'save_pseudo_labels', 'label_test', 'score_round', 'accuracies',
            'raw_baselines', 'run_pipeline', 'pipeline_main']
 
@@ -111,26 +112,18 @@ def apply_overrides(base:dict, overrides:dict|None) -> dict:
     return out
 
 # %% ../nbs/07_semisup.ipynb #89aa7b25
-def read_yaml(path) -> dict:
-    "A YAML mapping from `path`; FileNotFoundError / ValueError naming the file otherwise."
-    import yaml
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f'config file {path} does not exist')
-    cfg = yaml.safe_load(path.read_text())
-    if not isinstance(cfg, dict): raise ValueError(f'{path} does not hold a YAML mapping')
-    return cfg
-
 def model_key(cfg:dict, name:str) -> str:
     "The dotted key of model argument `name`: `model.init_args.name` for a class_path model, else `model.name`."
     return f'model.init_args.{name}' if 'class_path' in (cfg.get('model') or {}) else f'model.{name}'
 
 def plan_pipeline(path:str|Path) -> dict:
     "{'dir', 'settings', 'rounds': {name: fit config}} of a pipeline config file."
-    path = Path(path); cfg = read_yaml(path)
+    path = Path(path)
+    cfg = read_yaml(path, 'pipeline config')
     unknown = sorted(set(cfg) - set(PIPELINE_KEYS))
     if unknown: raise KeyError(f'{path}: unknown keys {unknown}; a pipeline config has ' + ', '.join(PIPELINE_KEYS))
     if 'base' not in cfg: raise KeyError(f'{path}: `base` (the sscl fit config every round starts from) is required')
-    base, out = read_yaml(path.parent/cfg['base']), Path(cfg.get('dir') or f'runs/{path.stem}')
+    base, out = read_yaml(path.parent/cfg['base'], 'base config'), expand_path(cfg.get('dir') or f'runs/{path.stem}', 'dir')
     r2 = dict(cfg.get('round2') or {}); init = r2.pop('init', 'round1')
     if init not in ('round1', 'scratch'): raise ValueError(f"round2.init must be 'round1' or 'scratch', not {init!r}")
     cycles = cfg.get('cycles', 1)
@@ -165,24 +158,24 @@ def aligned(npz:Path, idx:np.ndarray) -> dict:
                          'it was written by another data set, split or seed; rerun that round with --overwrite')
     pos = {int(j): i for i, j in enumerate(f['idx'])}
     order = np.array([pos[int(j)] for j in idx])
-    return {k: v[order] for k, v in f.items()}
+    return {k: v[order] if v.ndim and len(v) == len(order) else v for k, v in f.items()}
 
 # %% ../nbs/07_semisup.ipynb #ad66745b
-def run_round(name:str, cfg_file:Path, run_dir:Path, resume:bool=False) -> None:
+def run_round(name:str, cfg_file:Path, run_dir:Path, resume:bool=False, overwrite:bool=False) -> None:
     "Run `sscl fit --config cfg_file` (continuing from the last checkpoint on resume); RuntimeError if it fails."
     import subprocess
     if resume and (run_dir/'results.json').exists(): print(f'sscl pipeline: {name} finished earlier, kept ({run_dir})'); return
-    cmd = [sys.executable, '-m', 'sscl', 'fit', '--config', str(cfg_file)]
+    cmd = [sys.executable, '-m', 'sscl', 'fit', '--config', str(cfg_file)] + ['--overwrite'] * overwrite
     if resume and (run_dir/'checkpoints'/'last.ckpt').exists(): cmd += ['--ckpt_path', str(run_dir/'checkpoints'/'last.ckpt')]
     print(f'sscl pipeline: {name}: ' + ' '.join(['sscl'] + cmd[3:]), flush=True)
     if subprocess.run(cmd).returncode != 0:
         raise RuntimeError(f'{name} failed: see its output above; fix and rerun with --resume')
 
 # %% ../nbs/07_semisup.ipynb #e57db260
-def save_pseudo_labels(path:Path, idx, pl:dict, n_source:int):
-    "Write the round-2 labels of `pseudo_label`'s result `pl` for the training samples with source indices `idx`."
-    from sscl.io import save_npz
-    save_npz(path, idx=np.asarray(idx), label=pl['y_round2'], confidence=pl['confidence'], keep=pl['keep'], n_source=n_source)
+def save_pseudo_labels(path:Path, idx, pl:dict, n_source:int, settings:dict|None=None):
+    "Write the round-2 labels of `pseudo_label`'s result `pl` for the samples `idx`, with the settings that made them."
+    save_npz(path, idx=np.asarray(idx), label=pl['y_round2'], confidence=pl['confidence'], keep=pl['keep'], n_source=n_source,
+             settings=json.dumps(settings or {}, sort_keys=True))
 
 def label_test(h_train, known, h_test, method:str='spreading', k:int=10) -> np.ndarray:
     "Predicted test labels from the few known training labels only, transductively in the embedding (train + test)."
@@ -222,7 +215,6 @@ def raw_baselines(dm, k:int=7) -> dict:
 # %% ../nbs/07_semisup.ipynb #a96f5791
 def _plots(out:Path, table:dict, scores:dict, classes, first:str, last:str):
     import matplotlib.pyplot as plt
-    from sscl.io import save_figure
     from sscl.evaluate import confusion, plot_confusion
     fig, ax = plt.subplots(figsize=(6, 3)); names = list(table)
     ax.barh(names[::-1], [table[n] for n in names][::-1], color=['C0' if n.startswith('round') else 'C7' for n in names][::-1])
@@ -255,33 +247,71 @@ def _report_md(cfg_path, plan, dm, table, pl_stats, domains:bool) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/07_semisup.ipynb #ababf96d
-def _prepare_dir(out:Path, overwrite:bool, resume:bool):
-    import shutil
-    if overwrite and resume: raise ValueError('choose --overwrite (start over) or --resume (keep finished rounds), not both')
-    if out.exists() and any(out.iterdir()) and not resume:
-        if not overwrite: raise FileExistsError(f'{out} already holds a pipeline run: pass --overwrite to replace it or --resume to continue it')
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+PIPELINE_FILES = ('round*.yaml', 'pseudo_labels_round*.npz', 'report.md', 'report.json', 'accuracy.png', 'confusion.png', 'corner_*.png')
 
-def _write_rounds(plan:dict) -> dict[str, Path]:
+def _prepare_dir(out:Path, overwrite:bool, resume:bool):
+    "Check that the pipeline may write into `out`; `overwrite` removes the files a pipeline writes there, by name."
+    if overwrite and resume: raise ValueError('choose --overwrite (start over) or --resume (keep finished rounds), not both')
+    if out.exists() and not out.is_dir(): raise FileExistsError(f'pipeline dir {out} is a file')
+    used, mark = out.exists() and any(out.iterdir()), read_mark(out)
+    ours = (mark or {}).get('kind') == 'pipeline' or (resume and mark is None and (out/'round1.yaml').is_file())
+    if used and not ours:
+        raise FileExistsError(f'{out} holds files but is not marked as an sscl pipeline directory ({MARK} is missing): sscl '
+                              'deletes and writes over nothing there; set `dir:` to a new folder')
+    if used and not (resume or overwrite):
+        raise FileExistsError(f'{out} already holds a pipeline run: pass --overwrite to replace it or --resume to continue it')
+    if used and overwrite:
+        for p in [p for pat in PIPELINE_FILES for p in out.glob(pat) if p.is_file()]: p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    if mark is None: mark_dir(out, 'pipeline')
+
+# %% ../nbs/07_semisup.ipynb #2c1f1f99
+def _flat(d, pre=''):
+    "{'a.b': value} of a nested mapping."
+    return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{pre}{k}.').items() if isinstance(v, dict) else [(f'{pre}{k}', v)])}
+
+def _write_rounds(plan:dict, resume:bool=False) -> dict[str, Path]:
+    "Write each round's fit config; on resume, refuse a round that already ran with another config."
     import yaml
     files = {}
     for name, cfg in plan['rounds'].items():
-        files[name] = plan['dir']/f'{name}.yaml'; files[name].write_text(yaml.safe_dump(cfg, sort_keys=False))
+        f = files[name] = plan['dir']/f'{name}.yaml'
+        ran = (plan['dir']/name/'results.json').exists() or any((plan['dir']/name).glob('checkpoints/*.ckpt'))
+        if resume and ran and f.is_file():
+            old, new = _flat(yaml.safe_load(f.read_text()) or {}), _flat(cfg)
+            changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+            if changed: raise ValueError(f'{name} ran with another config ({", ".join(changed)} changed since): --resume would mix '
+                                         'two configs in one pipeline; undo the change, or start over with --overwrite')
+        write_text(f, yaml.safe_dump(cfg, sort_keys=False))
     return files
+
+# %% ../nbs/07_semisup.ipynb #391b4503
+def _check_rounds(plan:dict):
+    "Parse every round's fit config as `sscl fit` will (nothing is trained); ValueError naming the round that fails."
+    import tempfile, yaml
+    with tempfile.TemporaryDirectory() as tmp:
+        args = {}
+        for name, cfg in plan['rounds'].items():
+            write_text(Path(tmp)/f'{name}.yaml', yaml.safe_dump(cfg, sort_keys=False))
+            args[f'{name} of the pipeline'] = ['--config', str(Path(tmp)/f'{name}.yaml')]
+        check_fit_configs(args)
 
 # %% ../nbs/07_semisup.ipynb #e47d0512
 def _pseudo_step(plan, dm, prev:str, name:str, resume:bool) -> dict:
-    "Pseudo-labels for round `name` from round `prev`'s embedding of the training split; their statistics."
+    "Pseudo-labels for round `name` from round `prev`'s embedding of the training split; the statistics of the file used."
     s = {'method': 'spreading', 'k': 10, 'threshold': 0.9, **plan['settings']['pseudo_label']}
     tr = aligned(plan['dir']/prev/'embeddings'/'train.npz', dm.splits['train'].numpy())
-    known = dm.known_labels.numpy()
-    pl = pseudo_label(tr['h'], known, **s)
-    path = plan['dir']/f'pseudo_labels_{name}.npz'
-    if not (resume and path.exists()): save_pseudo_labels(path, dm.splits['train'].numpy(), pl, len(dm.source))
-    unl = known < 0; kept = pl['keep']
-    return {**s, 'from': prev, 'file': path.name, 'unlabelled': int(unl.sum()), 'kept': int(kept.sum()),
-            'accuracy_kept': float((pl['label'][kept] == tr['y'][kept]).mean()) if kept.any() else float('nan')}
+    known, path = dm.known_labels.numpy(), plan['dir']/f'pseudo_labels_{name}.npz'
+    if not (resume and path.exists()):
+        save_pseudo_labels(path, dm.splits['train'].numpy(), pseudo_label(tr['h'], known, **s), len(dm.source), {**s, 'from': prev})
+    f = aligned(path, dm.splits['train'].numpy())  # the file the round trains on, kept or just written
+    made = json.loads(str(f['settings'])) if 'settings' in f else None
+    if made != {**s, 'from': prev}:
+        raise ValueError(f'{path.name} was made with {made} but the config now asks for {s} from {prev}: --resume would train on labels '
+                         'the report does not describe; start over with --overwrite')
+    label, kept = f['label'], f['keep'].astype(bool)
+    return {**s, 'from': prev, 'file': path.name, 'unlabelled': int((known < 0).sum()), 'kept': int(kept.sum()),
+            'accuracy_kept': float((label[kept] == tr['y'][kept]).mean()) if kept.any() else float('nan')}
 
 # %% ../nbs/07_semisup.ipynb #18f0a43b
 def run_pipeline(config:str|Path, # pipeline config file
@@ -291,21 +321,23 @@ def run_pipeline(config:str|Path, # pipeline config file
     "Round 1 -> pseudo-labels -> round 2 (-> more cycles) (-> adapted last round) -> report.md; returns the report's table."
     plan = plan_pipeline(config); out = plan['dir']
     dm = build_datamodule(plan['rounds']['round1'])
-    _prepare_dir(out, overwrite, resume); files = _write_rounds(plan)
-    run_round('round1', files['round1'], out/'round1', resume); pl_stats, prev = {}, 'round1'
+    _check_rounds(plan)  # every round parses before anything is deleted or trained
+    _prepare_dir(out, overwrite, resume)
+    files = _write_rounds(plan, resume)
+    run_round('round1', files['round1'], out/'round1', resume, overwrite); pl_stats, prev = {}, 'round1'
     for name in list(plan['rounds'])[1:]:
         if not name.endswith('_adapted'):
             st = pl_stats[name] = _pseudo_step(plan, dm, prev, name, resume); prev = name
             print(f'sscl pipeline: {st["kept"]} of {st["unlabelled"]} pseudo-labels kept for {name} ({out/st["file"]})')
-        run_round(name, files[name], out/name, resume)
+        run_round(name, files[name], out/name, resume, overwrite)
     ev = plan['settings']['evaluate']
     scores = {n: score_round(out/n, dm, ev['method'], ev['k']) for n in plan['rounds']}
     table = dict(raw_baselines(dm) if plan['settings']['baselines'] else {})
     table.update({n: {k: v for k, v in s.items() if k.startswith('accuracy')} for n, s in scores.items()})
     domains = len(dm.source.domain.unique()) > 1
     _plots(out, {n: r['accuracy'] for n, r in table.items()}, scores, getattr(dm.source, 'classes', None) or [str(c) for c in range(int(dm.source.y.max()) + 1)], 'round1', list(plan['rounds'])[-1])
-    (out/'report.md').write_text(_report_md(config, plan, dm, table, pl_stats, domains))
-    (out/'report.json').write_text(json.dumps({'table': table, 'pseudo_labels': pl_stats}, indent=1))
+    write_text(out/'report.md', _report_md(config, plan, dm, table, pl_stats, domains))
+    write_text(out/'report.json', json.dumps({'table': table, 'pseudo_labels': pl_stats}, indent=1))
     for n, r in table.items(): print(f'sscl pipeline: {n:<20} test accuracy {r["accuracy"]:.3f}')
     print(f'sscl pipeline: report {out/"report.md"}')
     return {'table': table, 'pseudo_labels': pl_stats, 'dir': out}

@@ -9,10 +9,12 @@ from pathlib import Path
 import yaml
 import sscl
 from fastcore.basics import patch
+from .io import expand_path, read_yaml, write_text, check_fit_configs
 
 # %% auto #0
-__all__ = ['CANNON', 'EXAMPLES', 'settings_path', 'load_settings', 'slurm_seconds', 'parse_sweep', 'plan_job', 'sbatch_script',
-           'check_overrides', 'submit', 'SlurmRequeue', 'slurm_job_id', 'slurm_parser', 'slurm_main', 'example_scripts']
+__all__ = ['CANNON', 'EXAMPLES', 'settings_path', 'load_settings', 'slurm_seconds', 'parse_sweep', 'check_script_values',
+           'plan_job', 'sbatch_script', 'check_overrides', 'submit', 'SlurmRequeue', 'slurm_job_id', 'slurm_parser',
+           'slurm_main', 'example_scripts']
 
 # %% ../nbs/09_slurm.ipynb #b7bd2a2d
 CANNON = '''\
@@ -48,7 +50,7 @@ def load_settings(path:str|None=None) -> dict:
     "Cluster settings, validated: every partition has gpus_per_node and max_time."
     p = settings_path(path)
     if p is not None and not p.exists(): raise FileNotFoundError(f'SLURM settings file {p} does not exist (a template: slurm/cannon.yaml)')
-    s = yaml.safe_load(p.read_text() if p else CANNON) or {}
+    s = read_yaml(p, 'SLURM settings file') if p else yaml.safe_load(CANNON)
     src = str(p or 'the built-in Cannon settings')
     if not isinstance(s.get('partitions'), dict) or not s['partitions']: raise ValueError(f'{src}: no `partitions` mapping')
     for name, part in s['partitions'].items():
@@ -73,16 +75,27 @@ def slurm_seconds(t:str) -> int:
 def parse_sweep(spec:str) -> tuple[str, list]:
     "'model.temperature=0.05,0.1' -> ('model.temperature', [0.05, 0.1]); values are read as YAML scalars."
     key, sep, vals = spec.partition('=')
-    values = [yaml.safe_load(v.strip()) for v in vals.split(',') if v.strip()]
+    try: values = [yaml.safe_load(v.strip()) for v in vals.split(',') if v.strip()]
+    except yaml.YAMLError as e: raise ValueError(f'--sweep {spec!r}: a value is not a YAML scalar ({getattr(e, "problem", e)})') from None
     if not sep or not key.strip() or not values: raise ValueError(f'--sweep {spec!r}: write it as key=v1,v2,... (for example model.temperature=0.05,0.1,0.2)')
     if not re.fullmatch(r'[A-Za-z_][\w.]*', key.strip()): raise ValueError(f'--sweep {spec!r}: {key!r} is not a config key')
     return key.strip(), values
+
+# %% ../nbs/09_slurm.ipynb #2c7fd32d
+def check_script_values(**values):
+    "ValueError naming a value that cannot be written safely into a batch script (#SBATCH lines cannot quote)."
+    for key, v in values.items():
+        s = str(v)
+        if re.search(r'[\x00-\x1f\x7f]', s): raise ValueError(f'{key} {s!r} holds a control character (a newline?): refused in a batch script')
+        if key != 'config' and re.search(r'[\s%]', s):
+            raise ValueError(f'{key} {s!r} holds whitespace or %, which #SBATCH lines cannot hold: choose a path without them')
 
 # %% ../nbs/09_slurm.ipynb #9557ad77
 def _agree(name, asked, config_value, option):
     "The value to use: the option, else the config's integer `trainer.<name>`, else 1; a config value above 1 must equal the option."
     conf = config_value if isinstance(config_value, int) and not isinstance(config_value, bool) and config_value > 0 else None
     if asked is None: return conf or 1
+    if not isinstance(asked, int) or isinstance(asked, bool) or asked < 1: raise ValueError(f'{option} {asked!r}: an integer >= 1')
     if conf is not None and conf > 1 and conf != asked:  # 1 (the shipped configs' laptop value) yields to the option
         raise ValueError(f'the config sets trainer.{name}={conf} but {option} {asked} asks for {asked}: Lightning needs them equal '
                          f'(one task per device), or the ranks wait for each other forever. Pass {option} {conf} or change trainer.{name}.')
@@ -111,13 +124,13 @@ def plan_job(config:str|Path, # training config (an `sscl fit` YAML)
             ) -> dict:
     "Everything the batch script needs, checked against the config and the cluster settings."
     config = Path(config).resolve()
-    if not config.exists(): raise FileNotFoundError(f'config {config} does not exist')
-    cfg, s = yaml.safe_load(config.read_text()) or {}, settings or load_settings()
+    cfg, s = read_yaml(config, 'training config'), settings or load_settings()
     tr, d = cfg.get('trainer') or {}, s['defaults']
     gpus, nodes = _agree('devices', gpus, tr.get('devices'), '--gpus'), _agree('num_nodes', nodes, tr.get('num_nodes'), '--nodes')
-    partition, time = partition or d.get('partition'), str(time or d.get('time', '01:00:00'))
+    partition, time = partition or d.get('partition'), str(time or d.get('time', '01:00:00')).strip()
     p = _check_partition(s, partition, gpus, nodes, time)
-    run = Path(tr.get('default_root_dir') or f'runs/{config.stem}').resolve()
+    run = expand_path(tr.get('default_root_dir') or f'runs/{config.stem}', 'trainer.default_root_dir').resolve()
+    check_script_values(run=run, config=config, partition=partition)
     keys, values = zip(*map(parse_sweep, sweep)) if sweep else ((), ())
     combos = [dict(zip(keys, c)) for c in itertools.product(*values)] if keys else []
     batch = ((cfg.get('data') or {}).get('init_args') or {}).get('batch_size')
@@ -125,7 +138,7 @@ def plan_job(config:str|Path, # training config (an `sscl fit` YAML)
             'accelerator': 'gpu' if p['gpus_per_node'] else 'cpu', 'preemptible': bool(p.get('preemptible')),
             'cpus_per_task': d.get('cpus_per_task', 1), 'mem_per_task': d.get('mem_per_task'), 'signal_seconds': d.get('signal_seconds', 90),
             'setup': s.get('setup', ''), 'sweep': combos, 'sync_batchnorm': sync_batchnorm,
-            'strategy': tr.get('strategy'), 'batch_size': batch, 'job_name': f'sscl-{config.stem}'}
+            'strategy': tr.get('strategy'), 'batch_size': batch, 'job_name': re.sub(r'[^A-Za-z0-9_.-]', '_', f'sscl-{config.stem}')}
 
 # %% ../nbs/09_slurm.ipynb #0100fed8
 def _mem(mem:str|None, n:int) -> str|None:
@@ -165,24 +178,23 @@ def sbatch_script(job:dict, # from `plan_job`
     head = ['#!/bin/bash', f'# Written by `sscl slurm submit` (sscl {sscl.__version__}); submit again with: sbatch {run}/submit.sbatch']
     head += _directives(job, f'{run}/%a' if sweep else run, 'slurm-%A_%a' if sweep else 'slurm-%j')
     body = ['', 'set -eo pipefail', job['setup'].rstrip(), 'export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}']
-    fit = ['srun', 'python', '-m', 'sscl', 'fit', f'--config={cfg}', *_fit_args(job)]
+    fit = ['srun', 'python', '-m', 'sscl', 'fit', shlex.quote(f'--config={cfg}'), *_fit_args(job)] + ['--overwrite'] * bool(job.get('overwrite'))
     if sweep:
         for j, key in enumerate(sweep[0]):
             body.append(f'V{j}=(' + ' '.join(shlex.quote(yaml.safe_dump(c[key], default_flow_style=True).strip().removesuffix('...').strip()) for c in sweep) + f')  # {key}')
-        body.append(f'RUN_DIR={run}/$SLURM_ARRAY_TASK_ID')
+        body.append(f'RUN_DIR={shlex.quote(run)}/"$SLURM_ARRAY_TASK_ID"')
         fit += ['--trainer.default_root_dir="$RUN_DIR"'] + [f'--{key}="${{V{j}[$SLURM_ARRAY_TASK_ID]}}"' for j, key in enumerate(sweep[0])]
-    else: fit.append(f'--trainer.default_root_dir={run}')
+    else: fit.append(shlex.quote(f'--trainer.default_root_dir={run}'))
     return '\n'.join(head + body + [' '.join(fit), ''])
 
 # %% ../nbs/09_slurm.ipynb #81433b70
 def check_overrides(job:dict):
     "Let LightningCLI parse the config with every task's overrides (no training); ValueError with its message if it refuses."
+    configs = {}
     for combo in job['sweep'] or [{}]:
         extra = [f'--{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix("...").strip()}' for k, v in combo.items()]
-        r = subprocess.run([sys.executable, '-m', 'sscl', 'fit', f"--config={job['config']}", *_fit_args(job), *extra, '--print_config'],
-                           capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
-        if r.returncode != 0:
-            raise ValueError(f"the training config does not parse with {' '.join(extra) or 'the job settings'}:\n{r.stderr.strip()[-1500:]}")
+        configs[f"the training config with {' '.join(extra) or 'the job settings'}"] = [f"--config={job['config']}", *_fit_args(job), *extra]
+    check_fit_configs(configs)
 
 # %% ../nbs/09_slurm.ipynb #288610cb
 def submit(job:dict, # from `plan_job`
@@ -191,19 +203,19 @@ def submit(job:dict, # from `plan_job`
            check:bool=True, # parse the config with the overrides first
           ) -> str|None:
     "Write the job's files and sbatch it; returns the job id (None on a dry run)."
+    run = job['run']
+    if check: check_overrides(job)  # a bad config is named whether or not this machine has sbatch
     sbatch = shutil.which('sbatch')
     if not dry_run and not sbatch: raise FileNotFoundError('sbatch not found: submit from a cluster login node, or use --dry-run to see the script')
-    run = job['run']
-    if check: check_overrides(job)
     if not dry_run and (run/'checkpoints').exists() and any((run/'checkpoints').iterdir()) and not overwrite:
         raise FileExistsError(f'{run} already holds checkpoints: pass --overwrite to train into it again, or set another trainer.default_root_dir')
-    text = sbatch_script(job, str(run/'job_config.yaml'))
+    text = sbatch_script({**job, 'overwrite': overwrite}, str(run/'job_config.yaml'))
     print(text)
     if dry_run: return None
     run.mkdir(parents=True, exist_ok=True); shutil.copyfile(job['config'], run/'job_config.yaml')
     for i, combo in enumerate(job['sweep']): (run/str(i)).mkdir(exist_ok=True)
     if job['sweep']: (run/'sweep.tsv').write_text('\n'.join(['task\t' + '\t'.join(job['sweep'][0])] + [f'{i}\t' + '\t'.join(map(str, c.values())) for i, c in enumerate(job['sweep'])]) + '\n')
-    (run/'submit.sbatch').write_text(text)
+    write_text(run/'submit.sbatch', text)
     r = subprocess.run([sbatch, '--parsable', str(run/'submit.sbatch')], capture_output=True, text=True)
     if r.returncode != 0: raise RuntimeError(f'sbatch refused the job: {r.stderr.strip()}')
     return r.stdout.strip().split(';')[0]

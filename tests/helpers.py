@@ -39,3 +39,19 @@ def write_simclr_v1_checkpoint(path:Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({'state_dict': torchvision.models.resnet50(weights=None).state_dict()}, path)
     return path
+
+def run_main(argv:list, env:dict|None=None) -> tuple[int, str]:
+    "`sscl ARGV` in this process (Lightning is imported once for all tests): the exit status and everything printed."
+    import contextlib, io
+    from sscl.cli import main
+    out, old = io.StringIO(), {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            try: rc = main([str(a) for a in argv])
+            except SystemExit as e: rc = e.code if isinstance(e.code, int) else 1
+    finally:
+        for k, v in old.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+    return rc, out.getvalue()

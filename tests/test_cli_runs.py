@@ -18,7 +18,7 @@ data: {{class_path: sscl.pairs.ArrayDataModule, init_args: {{path: {data}, batch
 def tiny(tmp, epochs=2, nan=False, name='cfg.yaml', run=None):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(120, 6)).astype(np.float32); y = np.arange(120) % 3
-    if nan: x[:] = np.nan
+    if nan: x[:] = 3e38  # finite, so the data check passes; the forward pass overflows to inf and NaN
     data = tmp/('nan.npz' if nan else 'data.npz'); np.savez(data, x=x, y=y)
     cfg = tmp/name; cfg.write_text(TINY.format(epochs=epochs, run=run or tmp/'run', data=data))
     return cfg
@@ -102,7 +102,8 @@ def test_predict_writes_embeddings_that_match_the_model(tmp_path):
     assert (run/'config.yaml').exists() and 'ArrayDataModule' in (run/'config.yaml').read_text()
     r = sscl('predict', '--config', cfg, '--ckpt_path', run/'checkpoints'/'last.ckpt', '--data.init_args.predict_split', 'val')
     assert r.returncode == 0, r.stderr[-3000:]
-    emb = np.load(run/'embeddings'/'val.npz')
+    assert f"wrote {run/'predict'/'val.npz'}" in r.stdout  # beside the run's own embeddings, never over them
+    emb = np.load(run/'predict'/'val.npz')
     assert list(emb['idx']) == sorted(set(emb['idx'])) and emb['h'].shape == (len(emb['idx']), 3)
     from sscl.model import SimCLRModel
     from sscl.encoders import MLP
