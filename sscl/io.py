@@ -211,6 +211,16 @@ class RunLock:
         return h.get('host') == socket.gethostname() and not _alive(int(h.get('pid', -1)))
 
 # %% ../nbs/00_io.ipynb #32d515b2
+def _create(path:Path, text:str) -> bool:
+    "Create `path` holding `text` in one step (a hard link of a written temporary file); False if it exists."
+    tmp = tmp_name(path)
+    try:
+        tmp.write_text(text)
+        os.link(tmp, path)  # atomic and exclusive: the lock never exists without its holder's record
+        return True
+    except FileExistsError: return False
+    finally: tmp.unlink(missing_ok=True)
+
 @patch
 def acquire(self:RunLock) -> RunLock:
     "Take the lock; FileExistsError naming the holder if another live process has it."
@@ -218,8 +228,7 @@ def acquire(self:RunLock) -> RunLock:
     me = {'host': socket.gethostname(), 'pid': os.getpid(), 'started': time.strftime('%Y-%m-%d %H:%M:%S'),
           'command': ' '.join(sys.argv), 'slurm_job': os.environ.get('SLURM_JOB_ID')}
     for _ in range(3):
-        try: fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
+        if not _create(self.path, json.dumps(me)):
             h = self.holder()
             if not self._stale(h):
                 who = 'a process now starting'
@@ -228,7 +237,6 @@ def acquire(self:RunLock) -> RunLock:
                                       f'use another directory; if that process is gone, delete {self.path}') from None
             self.path.unlink(missing_ok=True)
             continue
-        with os.fdopen(fd, 'w') as f: json.dump(me, f)
         self.held = True
         return self
     raise FileExistsError(f'could not take the lock {self.path}')
