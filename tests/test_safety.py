@@ -275,7 +275,9 @@ def test_two_fits_at_once_the_second_is_refused_naming_the_first(tmp_path):
     try:
         line = _one_line_error(sscl_main('fit', '--config', cfg, '--overwrite'), 'fit')
         assert f'process {first.pid}' in line and 'in use by another sscl command' in line
-    finally:
+    finally:  # stop it once it trains (Lightning's SIGTERM handler in place): it saves, releases the lock and exits
+        last = tmp_path/'run'/'checkpoints'/'last.ckpt'
+        while not last.exists() and first.poll() is None and time.time() - t0 < 180: time.sleep(0.1)
         first.send_signal(signal.SIGTERM); first.communicate(timeout=120)
     assert not lock.exists()
     from sscl.io import load_checkpoint  # the first run's checkpoint is whole
