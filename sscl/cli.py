@@ -317,8 +317,14 @@ def _parse_ckpt_path(self:SSCLCli):
 
 # %% ../nbs/05_cli.ipynb #095564bb
 def _predict_dir(cli:SSCLCli) -> Path:
-    "Where `sscl predict` writes: `--output`, else `predict/` in the checkpoint's run directory."
-    if cli.sscl_output: return Path(os.path.expandvars(cli.sscl_output)).expanduser()
+    "Where `sscl predict` writes: `--output` (empty, new, or an earlier `--output`), else `predict/` in the checkpoint's run."
+    if cli.sscl_output:
+        out = expand_path(cli.sscl_output, '--output')
+        if out.is_dir() and any(out.iterdir()) and (read_mark(out) or {}).get('kind') != 'predict':
+            raise FileExistsError(f'--output {out} holds files but is not marked as an sscl predict folder ({MARK} is missing): '
+                                  'sscl writes over nothing there; choose an empty or new folder')
+        if read_mark(out) is None: mark_dir(out, 'predict')
+        return out
     ckpt = Path(cli.config_init['predict']['ckpt_path'])
     return (ckpt.parent.parent if ckpt.parent.name == 'checkpoints' else ckpt.parent)/'predict'
 

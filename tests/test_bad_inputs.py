@@ -109,6 +109,8 @@ CASES = [
         'does not fit the configured model: weights 3 of another shape (encoder.0.bias (32,) vs (16,)'),
     ('predict: checkpoint of another network', lambda d: ['predict', '--config', str(fit_cfg(d)), '--ckpt_path', str(d/'wide.ckpt')],
         'does not fit the configured model'),
+    ('predict: --output a folder of other files', lambda d: ['predict', '--config', str(fit_cfg(d)), '--ckpt_path', str(d/'epoch2.ckpt'),
+        '--output', str(d)], 'is not marked as an sscl predict folder'),
     ('predict: no checkpoint', lambda d: ['predict', '--config', str(fit_cfg(d))], 'needs a trained checkpoint'),
     ('predict: --output without a folder', lambda d: ['predict', '--config', str(fit_cfg(d)), '--output'], '--output needs a directory'),
     ('validate: no checkpoint', lambda d: ['validate', '--config', str(fit_cfg(d))], 'needs a trained checkpoint'),
