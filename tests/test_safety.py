@@ -142,7 +142,7 @@ def test_run_dirs_that_sbatch_lines_cannot_hold_are_refused(tmp_path, run_dir, s
     c = yaml.safe_load((ROOT/'configs'/'digits_simclr.yaml').read_text()); c['trainer']['default_root_dir'] = run_dir
     cfg = tmp_path/'cfg.yaml'; cfg.write_text(yaml.safe_dump(c))
     try: job = plan_job(cfg, settings={**SETTINGS, 'source': 'test'})
-    except ValueError as e: assert says in str(e) and 'default_root_dir' in str(e) or 'run' in str(e)
+    except ValueError as e: assert says in str(e) and ('default_root_dir' in str(e) or 'run ' in str(e)), str(e)
     else:
         _run_script(sbatch_script(job), tmp_path)
         pytest.fail(f'accepted {run_dir!r}; PWNED exists: {(tmp_path/"PWNED").exists()}')
