@@ -436,6 +436,7 @@ def sscl_options(sub:str, argv:list[str]) -> tuple[list[str], dict]:
         else: rest.append(a)
     return rest, opts
 
+# %% ../nbs/05_cli.ipynb #c336243e
 def lightning_command(sub:str):
     "The `sscl <sub>` command: LightningCLI's `sub` for SimCLRModel and any PairDataModule."
     def run(argv:list[str]) -> int:

@@ -221,6 +221,7 @@ def _create(path:Path, text:str) -> bool:
     except FileExistsError: return False
     finally: tmp.unlink(missing_ok=True)
 
+# %% ../nbs/00_io.ipynb #bd949fe3
 @patch
 def acquire(self:RunLock) -> RunLock:
     "Take the lock; FileExistsError naming the holder if another live process has it."
