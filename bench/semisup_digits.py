@@ -60,8 +60,8 @@ def run_seed(seed:int, a) -> dict:
 def tuned_spreading(cfg:Path) -> float:
     "Raw-pixel LabelSpreading with alpha=0.8 on the pipeline's split and known labels."
     from sklearn.semi_supervised import LabelSpreading
-    from sscl.semisup import plan_pipeline, build_datamodule
-    dm = build_datamodule(plan_pipeline(cfg)['rounds']['round1'])
+    from sscl.pipeline import plan_pipeline, build_datamodule
+    dm = build_datamodule(plan_pipeline(cfg).rounds[0].config)
     xtr = dm.source.x[dm.splits['train']].flatten(1).numpy(); xte = dm.test_source.x[dm.splits['test']].flatten(1).numpy()
     y = np.concatenate([dm.known_labels.numpy(), np.full(len(xte), -1)])
     ls = LabelSpreading(kernel='knn', n_neighbors=7, alpha=0.8, max_iter=100).fit(np.concatenate([xtr, xte]), y)

@@ -17,14 +17,16 @@ from lightning.pytorch.callbacks import ModelCheckpoint, BasePredictionWriter
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.plugins.environments import SLURMEnvironment
+from .evaluate import knn_accuracy
+from .plots import corner_plot, loss_curves
 from .io import read_yaml, expand_path, atomic_open, save_npz, save_figure, write_text, load_checkpoint, RunLock, read_mark, mark_dir, clean_stale_tmp, MARK
 from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['COMMANDS', 'command', 'usage', 'environment', 'info', 'main', 'SafeCheckpointIO', 'EmbeddingWriter', 'RunCSVLogger',
            'AlignLogStep', 'is_rank_zero', 'run_checkpoints', 'check_run_dir', 'clear_run', 'claim_run_dir', 'SSCLCli',
-           'hparam_differences', 'check_ckpt_fits', 'report_run', 'loss_curves', 'user_error', 'sscl_options',
-           'lightning_command', 'delegate']
+           'hparam_differences', 'check_ckpt_fits', 'report_run', 'user_error', 'sscl_options', 'lightning_command',
+           'delegate']
 
 # %% ../nbs/05_cli.ipynb #5ca9447f
 COMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {}
@@ -381,7 +383,6 @@ def after_fit(self:SSCLCli):
 # %% ../nbs/05_cli.ipynb #3264ef10
 def report_run(run:Path, k:int=20, classes=None) -> dict:
     "kNN accuracy of embeddings/test.npz against embeddings/train.npz, final plots; written to results.json."
-    from sscl.model import knn_accuracy, corner_plot
     import matplotlib.pyplot as plt
     tr, te = np.load(run/'embeddings'/'train.npz'), np.load(run/'embeddings'/'test.npz')
     acc = knn_accuracy(torch.from_numpy(te['h']), torch.from_numpy(te['y']), k, torch.from_numpy(tr['h']), torch.from_numpy(tr['y']))
@@ -392,23 +393,6 @@ def report_run(run:Path, k:int=20, classes=None) -> dict:
     if (run/'metrics.csv').exists(): loss_curves(run/'metrics.csv', run/'plots'/'loss.png')
     print(f'sscl: test kNN accuracy {acc:.3f} (k={k}, {len(te["y"])} test samples, neighbours from {len(tr["y"])} training samples); run directory {run}')
     return res
-
-# %% ../nbs/05_cli.ipynb #b185b2d0
-def loss_curves(metrics_csv:Path, out:Path):
-    "Plot train and validation loss per epoch from a CSVLogger metrics.csv."
-    import csv
-    import matplotlib.pyplot as plt
-    rows, series = list(csv.DictReader(open(metrics_csv))), {}
-    for key in ('train/loss_epoch', 'val/loss', 'val/knn_acc'):
-        pts = [(int(r['epoch']), float(r[key])) for r in rows if r.get(key) not in (None, '')]
-        if pts: series[key] = pts
-    fig, ax = plt.subplots(1, 2, figsize=(8, 3))
-    for key, pts in series.items():
-        a = ax[1] if 'knn' in key else ax[0]
-        a.plot(*zip(*pts), 'o-', ms=3, label=key)
-    for a in ax: a.set_xlabel('epoch'); a.legend(fontsize=8)
-    ax[0].set_ylabel('loss'); ax[1].set_ylabel('kNN accuracy'); fig.tight_layout()
-    save_figure(fig, out); plt.close(fig)
 
 # %% ../nbs/05_cli.ipynb #e8b18593
 from lightning.fabric.utilities.exceptions import MisconfigurationException
@@ -481,5 +465,5 @@ def delegate(sub:str, # the sub-command
     command(sub, help)(run)
 
 delegate('discover', 'injection sweep of the NPLM and Mahalanobis tests on saved embeddings (--config FILE.yaml)', 'sscl.discovery:discover_main')
-delegate('pipeline', 'semi-supervised pipeline: round 1, pseudo-labels, round 2, report (--config FILE.yaml)', 'sscl.semisup:pipeline_main')
+delegate('pipeline', 'semi-supervised pipeline: round 1, pseudo-labels, round 2, report (--config FILE.yaml)', 'sscl.pipeline:pipeline_main')
 delegate('slurm', 'batch scripts for SLURM clusters: sscl slurm submit --config FILE.yaml [--gpus N] [--sweep k=v1,v2]', 'sscl.slurm:slurm_main')

@@ -10,13 +10,13 @@ import numpy as np
 import torch
 from scipy import stats
 from fastcore.basics import patch
+from .plots import plot_sweep
 from .io import read_yaml, write_text, save_figure, read_mark, mark_dir, MARK
 
 # %% auto #0
 __all__ = ['DISCOVER_DEFAULTS', 'as_tensor', 'sq_dist', 'gaussian_kernel', 'fit_klr', 'distance_percentiles', 'NPLM', 'draw_toy',
            'empirical_p', 'z_score', 'chi2_dof', 'combine', 'Significance', 'significance', 'calibrate', 'Mahalanobis',
-           'injection_sweep', 'plot_sweep', 'read_discover_config', 'check_discover_values', 'discover',
-           'discover_main']
+           'injection_sweep', 'read_discover_config', 'check_discover_values', 'discover', 'discover_main']
 
 # %% ../nbs/08_discovery.ipynb #e946daed
 def as_tensor(x, name:str) -> torch.Tensor:
@@ -262,17 +262,6 @@ def injection_sweep(tests:dict, # name -> callable (reference, data, n_expected)
             for k, f in tests.items(): z[k][i, j] = significance(f(ref, dat, n_expected=n_data), null[k], how).z
     return {k: {'fraction': np.array(fractions), 'z': v, 'median': np.median(v, 1),
                 'lo': np.quantile(v, 0.16, 1), 'hi': np.quantile(v, 0.84, 1)} for k, v in z.items()}
-
-# %% ../nbs/08_discovery.ipynb #39b60724
-def plot_sweep(result:dict, ax=None, title:str=''):
-    "Median Z against signal fraction with 16-84% bands, one line per test."
-    import matplotlib.pyplot as plt
-    ax = ax or plt.subplots(figsize=(5, 3.2))[1]
-    for k, r in result.items():
-        ax.plot(100 * r['fraction'], r['median'], 'o-', ms=3, label=k)
-        ax.fill_between(100 * r['fraction'], r['lo'], r['hi'], alpha=0.2)
-    ax.axhline(3, ls=':', c='gray'); ax.set_xlabel('injected signal (% of data)'); ax.set_ylabel('Z'); ax.legend(fontsize=8)
-    ax.set_title(title); return ax
 
 # %% ../nbs/08_discovery.ipynb #2df50bb1
 DISCOVER_DEFAULTS = dict(embeddings=None, train_embeddings=None, signal_classes=None, fractions=[0.0, 0.01, 0.02, 0.05, 0.1],

@@ -8,10 +8,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .model import knn_accuracy, corner_plot
 
 # %% auto #0
-__all__ = ['embed', 'linear_probe', 'probe_model', 'cluster_scores', 'confusion', 'plot_confusion', 'plt_subplots']
+__all__ = ['embed', 'knn_accuracy', 'linear_probe', 'probe_model', 'cluster_scores', 'confusion']
 
 # %% ../nbs/06_evaluate.ipynb #47d9b471
 @torch.no_grad()
@@ -30,6 +29,25 @@ def embed(model:nn.Module, # encoder or SimCLRModel; forward(x) -> embedding
         idx.append(torch.as_tensor(i) if i is not None else torch.arange(seen, seen + len(x))); seen += len(x)
     model.train(was_training)
     return {'h': torch.cat(hs).numpy(), 'y': torch.cat(ys).numpy(), 'idx': torch.cat(idx).numpy()}
+
+# %% ../nbs/06_evaluate.ipynb #e8e19a73
+def knn_accuracy(h:torch.Tensor, # [N, d] embeddings
+                 y:torch.Tensor, # [N] labels
+                 k:int=20, # neighbours that vote
+                 h_ref:torch.Tensor|None=None, y_ref:torch.Tensor|None=None, # reference set; None: leave-one-out on h
+                ) -> float:
+    "Accuracy of a cosine-similarity k-nearest-neighbour vote."
+    loo = h_ref is None
+    h_ref, y_ref = (h, y) if loo else (h_ref, y_ref)
+    a, b = F.normalize(h.float(), dim=1), F.normalize(h_ref.float(), dim=1)
+    n_cls, correct = int(max(y.max(), y_ref.max())) + 1, 0
+    for s in range(0, len(a), 1024):
+        sim = a[s:s + 1024] @ b.T
+        if loo: sim[torch.arange(sim.shape[0]), torch.arange(s, s + sim.shape[0])] = -float('inf')
+        nn_idx = sim.topk(min(k, b.shape[0] - loo), dim=1).indices
+        votes = F.one_hot(y_ref[nn_idx], n_cls).sum(1)
+        correct += int((votes.argmax(1) == y[s:s + 1024]).sum())
+    return correct / len(a)
 
 # %% ../nbs/06_evaluate.ipynb #8a8c0f41
 def linear_probe(h_train, y_train, h_test, y_test,
@@ -73,18 +91,3 @@ def confusion(y_true, y_pred, n_classes:int|None=None) -> np.ndarray:
     n = n_classes or int(max(y_true.max(), y_pred.max())) + 1
     return np.bincount(n * y_true + y_pred, minlength=n * n).reshape(n, n)
 
-def plot_confusion(cm:np.ndarray, classes:list[str]|None=None, ax=None, title:str=''):
-    "Row-normalised confusion matrix as an image with the counts written in."
-    ax = ax or plt_subplots()[1]
-    frac = cm / cm.sum(1, keepdims=True).clip(min=1)
-    ax.imshow(frac, cmap='Blues', vmin=0, vmax=1)
-    for i in range(len(cm)):
-        for j in range(len(cm)): ax.text(j, i, cm[i, j], ha='center', va='center', fontsize=7, color='white' if frac[i, j] > 0.5 else 'black')
-    ticks = classes or [str(i) for i in range(len(cm))]
-    ax.set_xticks(range(len(cm)), ticks, rotation=90); ax.set_yticks(range(len(cm)), ticks)
-    ax.set_xlabel('predicted'); ax.set_ylabel('true'); ax.set_title(title)
-    return ax
-
-def plt_subplots():
-    import matplotlib.pyplot as plt
-    return plt.subplots(figsize=(4, 4))

@@ -17,9 +17,11 @@ from .losses import SupConLoss
 from .encoders import MLP
 from lightning.pytorch.cli import OptimizerCallable, LRSchedulerCallable
 from .io import save_figure
+from .evaluate import knn_accuracy
+from .plots import corner_plot
 
 # %% auto #0
-__all__ = ['grad_reverse', 'WarmupCosine', 'knn_accuracy', 'corner_plot', 'check_heads_fit', 'SimCLRModel']
+__all__ = ['grad_reverse', 'WarmupCosine', 'check_heads_fit', 'SimCLRModel']
 
 # %% ../nbs/04_model.ipynb #69c7a58a
 class _GradReverse(torch.autograd.Function):
@@ -49,50 +51,6 @@ class WarmupCosine(torch.optim.lr_scheduler.LambdaLR):
             return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
         return f
 
-# %% ../nbs/04_model.ipynb #e8e19a73
-def knn_accuracy(h:torch.Tensor, # [N, d] embeddings
-                 y:torch.Tensor, # [N] labels
-                 k:int=20, # neighbours that vote
-                 h_ref:torch.Tensor|None=None, y_ref:torch.Tensor|None=None, # reference set; None: leave-one-out on h
-                ) -> float:
-    "Accuracy of a cosine-similarity k-nearest-neighbour vote."
-    loo = h_ref is None
-    h_ref, y_ref = (h, y) if loo else (h_ref, y_ref)
-    a, b = F.normalize(h.float(), dim=1), F.normalize(h_ref.float(), dim=1)
-    n_cls, correct = int(max(y.max(), y_ref.max())) + 1, 0
-    for s in range(0, len(a), 1024):
-        sim = a[s:s + 1024] @ b.T
-        if loo: sim[torch.arange(sim.shape[0]), torch.arange(s, s + sim.shape[0])] = -float('inf')
-        nn_idx = sim.topk(min(k, b.shape[0] - loo), dim=1).indices
-        votes = F.one_hot(y_ref[nn_idx], n_cls).sum(1)
-        correct += int((votes.argmax(1) == y[s:s + 1024]).sum())
-    return correct / len(a)
-
-# %% ../nbs/04_model.ipynb #c0abbc07
-def corner_plot(h, # [N, d] embedding
-                y, # [N] labels (colours)
-                classes:list[str]|None=None, # names of the labels
-                title:str='', max_points:int=3000, seed:int=0):
-    "Pairwise scatter plots of every pair of embedding dimensions, histograms on the diagonal."
-    import matplotlib.pyplot as plt
-    h, y = np.asarray(h, dtype=np.float32), np.asarray(y)
-    if len(h) > max_points:
-        keep = np.random.default_rng(seed).choice(len(h), max_points, replace=False); h, y = h[keep], y[keep]
-    d = h.shape[1]
-    fig, axes = plt.subplots(d, d, figsize=(1.6 * d + 1, 1.6 * d), squeeze=False)
-    cmap, labels = plt.get_cmap('tab10' if len(set(y.tolist())) <= 10 else 'tab20'), sorted(set(y.tolist()))
-    for i in range(d):
-        for j in range(d):
-            ax = axes[i, j]; ax.set_xticks([]); ax.set_yticks([])
-            if j > i: ax.axis('off'); continue
-            for c in labels:
-                m = y == c
-                if i == j: ax.hist(h[m, i], bins=30, histtype='step', color=cmap(c % cmap.N))
-                else: ax.scatter(h[m, j], h[m, i], s=2, color=cmap(c % cmap.N), label=(classes[c] if classes and 0 <= c < len(classes) else str(c)))
-    if d > 1: fig.legend(*axes[1, 0].get_legend_handles_labels(), loc='upper right', markerscale=4, fontsize=8)
-    fig.suptitle(title); fig.tight_layout()
-    return fig
-
 # %% ../nbs/04_model.ipynb #8e2c08a8
 def _in_features(m:nn.Module|None) -> int|None:
     "The input size of the first linear layer in `m` (None if it has none, or a lazy one)."
@@ -120,6 +78,7 @@ class SimCLRModel(L.LightningModule):
                  temperature:float=0.1, # SupCon / NT-Xent temperature
                  base_temperature:float|None=None, # loss scale tau / base_temperature; None: 1
                  contrast_mode:str='all', # 'all' views are anchors, or only the first ('one')
+                 criterion:nn.Module|None=None, # (z [B, V, D], y [B]) -> loss; None: SupConLoss of the three above
                  classifier:nn.Module|None=None, # h -> class logits, trained on labelled rows
                  lambda_classifier:float=0.0, # weight of the classifier's cross-entropy
                  domain_head:nn.Module|None=None, # h -> 1 logit (target domain?), behind gradient reversal
@@ -134,14 +93,17 @@ class SimCLRModel(L.LightningModule):
                  channels_last:bool=False, # channels-last memory format for image encoders
                 ):
         super().__init__()
-        self.save_hyperparameters(ignore=['encoder', 'projector', 'classifier', 'domain_head'])
+        self.save_hyperparameters(ignore=['encoder', 'projector', 'classifier', 'domain_head', 'criterion'])
         if scheduler_interval not in ('step', 'epoch'): raise ValueError(f"scheduler_interval must be 'step' or 'epoch', not {scheduler_interval!r}")
         self.encoder, self.classifier, self.domain_head = encoder, classifier, domain_head
         dim = getattr(encoder, 'embed_dim', None) or getattr(encoder, 'output_dim', None)
         if projector is None and dim is None: raise ValueError('the encoder has no embed_dim: pass a projector')
         self.projector = projector if projector is not None else MLP(dim, [dim], dim)
         check_heads_fit(dim, {'projector': self.projector, 'classifier': classifier, 'domain_head': domain_head})
-        self.criterion = SupConLoss(temperature, base_temperature, contrast_mode, gather=True)
+        if criterion is not None and (temperature, base_temperature, contrast_mode) != (0.1, None, 'all'):
+            raise ValueError('model.temperature, base_temperature and contrast_mode configure the default SupConLoss: '
+                             'with model.criterion set, give its settings in model.criterion.init_args')
+        self.criterion = criterion if criterion is not None else SupConLoss(temperature, base_temperature, contrast_mode, gather=True)
         self.optimizer_fn, self.scheduler_fn = optimizer or _adamw, scheduler
         if channels_last: self.to(memory_format=torch.channels_last)
         if pretrain_ckpt: self.load_pretrained(pretrain_ckpt)
@@ -182,7 +144,7 @@ def shared_step(self:SimCLRModel, batch, stage:str):
     loss = loss + _heads(self, h, y.repeat(V), batch.get('domain'), V, stage, logs)
     logs[f'{stage}/loss'] = loss
     self.log_dict(logs, prog_bar=stage == 'train', on_step=stage == 'train', on_epoch=True, batch_size=B, sync_dist=stage != 'train')
-    if stage == 'train':  # the smallest contrast set of any rank: V x the global batch when negatives are gathered
+    if stage == 'train' and hasattr(self.criterion, 'last_contrast_size'):  # the smallest contrast set of any rank: V x the global batch when negatives are gathered
         self.log('train/contrast_size', float(self.criterion.last_contrast_size), on_step=False, on_epoch=True, reduce_fx='min', sync_dist=True, batch_size=B)
     return loss, h[:B]
 
