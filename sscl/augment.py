@@ -154,8 +154,10 @@ def _crop_boxes(B, H, W, scale, ratio, device):
     "Random resized crop boxes [B, 5] (batch index, x1, y1, x2, y2) in pixels."
     area = H * W * torch.empty(B, device=device).uniform_(*scale)
     logr = torch.empty(B, device=device).uniform_(math.log(ratio[0]), math.log(ratio[1]))
-    w = (area * logr.exp()).sqrt().clamp(1, W); h = (area / logr.exp()).sqrt().clamp(1, H)
-    x1 = torch.rand(B, device=device) * (W - w); y1 = torch.rand(B, device=device) * (H - h)
+    w = (area * logr.exp()).sqrt().clamp(1, W)
+    h = (area / logr.exp()).sqrt().clamp(1, H)
+    x1 = torch.rand(B, device=device) * (W - w)
+    y1 = torch.rand(B, device=device) * (H - h)
     idx = torch.arange(B, device=device, dtype=torch.float32)
     return torch.stack([idx, x1, y1, x1 + w, y1 + h], 1)
 
@@ -164,7 +166,8 @@ def _gray(x): return (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, No
 
 def _rgb_to_hsv(x):
     r, g, b = x.unbind(1)
-    mx, mn = x.amax(1), x.amin(1); d = mx - mn
+    mx, mn = x.amax(1), x.amin(1)
+    d = mx - mn
     dd = torch.where(d > 0, d, torch.ones_like(d))
     h = torch.where(mx == r, ((g - b) / dd) % 6, torch.where(mx == g, (b - r) / dd + 2, (r - g) / dd + 4)) / 6
     h = torch.where(d > 0, h, torch.zeros_like(h))
@@ -180,11 +183,17 @@ def _hsv_to_rgb(x):
 # %% ../nbs/02_augment.ipynb #e48517d7
 def _jitter(x, b, c, s, h, order):
     for op in order:
-        if op == 0: x = (x * b).clamp(0, 1)
-        elif op == 1: m = _gray(x).mean((2, 3), keepdim=True); x = ((x - m) * c + m).clamp(0, 1)
-        elif op == 2: g = _gray(x); x = ((x - g) * s + g).clamp(0, 1)
+        if op == 0:
+            x = (x * b).clamp(0, 1)
+        elif op == 1:
+            m = _gray(x).mean((2, 3), keepdim=True)
+            x = ((x - m) * c + m).clamp(0, 1)
+        elif op == 2:
+            g = _gray(x)
+            x = ((x - g) * s + g).clamp(0, 1)
         else:
-            hsv = _rgb_to_hsv(x); hsv[:, 0] = (hsv[:, 0] + h[:, 0]) % 1.0
+            hsv = _rgb_to_hsv(x)
+            hsv[:, 0] = (hsv[:, 0] + h[:, 0]) % 1.0
             x = _hsv_to_rgb(hsv)
     return x
 
@@ -192,9 +201,12 @@ def _blur(x, sigma, k):
     "Per-image Gaussian blur with standard deviations `sigma` [B] and kernel size k, as one grouped conv."
     B, C, H, W = x.shape
     t = torch.arange(k, device=x.device, dtype=x.dtype) - k // 2
-    ker = torch.exp(-t[None] ** 2 / (2 * sigma[:, None] ** 2)); ker = ker / ker.sum(1, keepdim=True)
+    ker = torch.exp(-t[None] ** 2 / (2 * sigma[:, None] ** 2))
+    ker = ker / ker.sum(1, keepdim=True)
     ker = ker.repeat_interleave(C, 0)
-    y = F.conv2d(F.pad(x.reshape(1, B * C, H, W), (k // 2, k // 2, 0, 0), mode='reflect'), ker[:, None, None, :], groups=B * C)
+    y = F.conv2d(
+        F.pad(x.reshape(1, B * C, H, W), (k // 2, k // 2, 0, 0), mode='reflect'), ker[:, None, None, :], groups=B * C
+    )
     y = F.conv2d(F.pad(y, (0, 0, k // 2, k // 2), mode='reflect'), ker[:, None, :, None], groups=B * C)
     return y.reshape(B, C, H, W)
 
@@ -210,7 +222,8 @@ class BatchSimCLRAugment(torch.nn.Module):
     def forward(self, x):
         from torchvision.ops import roi_align
         if x.dtype == torch.uint8: x = x.float() / 255
-        B, C, H, W = x.shape; dev = x.device
+        B, C, H, W = x.shape
+        dev = x.device
         u = lambda lo, hi: torch.empty(B, 1, 1, 1, device=dev).uniform_(lo, hi)
         x = roi_align(x, _crop_boxes(B, H, W, self.scale, self.ratio, dev), self.size, 1.0, 2, aligned=True)
         flip = torch.rand(B, device=dev) < 0.5
@@ -224,5 +237,6 @@ class BatchSimCLRAugment(torch.nn.Module):
         x = torch.where(gray, _gray(x).expand_as(x), x)
         if self.blur:
             sel = (torch.rand(B, device=dev) < self.p_blur).nonzero()[:, 0]  # blur only the chosen images
-            if len(sel): x = x.index_copy(0, sel, _blur(x[sel], torch.empty(len(sel), device=dev).uniform_(0.1, 2.0), self.k))
+            if len(sel):
+                x = x.index_copy(0, sel, _blur(x[sel], torch.empty(len(sel), device=dev).uniform_(0.1, 2.0), self.k))
         return x

@@ -19,7 +19,20 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from .evaluate import knn_accuracy
 from .plots import corner_plot, loss_curves
-from .io import read_yaml, expand_path, atomic_open, save_npz, save_figure, write_text, load_checkpoint, RunLock, read_mark, mark_dir, clean_stale_tmp, MARK
+from sscl.io import (
+    read_yaml,
+    expand_path,
+    atomic_open,
+    save_npz,
+    save_figure,
+    write_text,
+    load_checkpoint,
+    RunLock,
+    read_mark,
+    mark_dir,
+    clean_stale_tmp,
+    MARK,
+)
 from fastcore.basics import patch
 
 # %% auto #0
@@ -67,8 +80,11 @@ def environment() -> dict[str, str]:
 def info(argv:list[str]) -> int:
     "Print `environment()` as aligned `key: value` lines."
     if argv and argv[0] in ('-h', '--help'):
-        print('usage: sscl info\n\nPrint versions, threads, accelerators and the data root.'); return 0
-    if argv: print(f'sscl info: unexpected arguments {argv}', file=sys.stderr); return 2
+        print('usage: sscl info\n\nPrint versions, threads, accelerators and the data root.')
+        return 0
+    if argv:
+        print(f'sscl info: unexpected arguments {argv}', file=sys.stderr)
+        return 2
     env = environment()
     w = max(map(len, env))
     for k, v in env.items(): print(f'{k:>{w}}: {v}')
@@ -79,8 +95,12 @@ def main(argv:list[str]|None=None, # arguments after the program name; `sys.argv
         ) -> int:
     "Entry point of the `sscl` console script; returns the exit status."
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in ('-h', '--help'): print(usage()); return 0
-    if argv and argv[0] == '--version': print(f'sscl {sscl.__version__}'); return 0
+    if argv and argv[0] in ('-h', '--help'):
+        print(usage())
+        return 0
+    if argv and argv[0] == '--version':
+        print(f'sscl {sscl.__version__}')
+        return 0
     if not argv or argv[0] not in COMMANDS:
         msg = 'a command is required' if not argv else f"unknown command '{argv[0]}'"
         print(f'{usage()}\n\nsscl: error: {msg}', file=sys.stderr)
@@ -127,13 +147,17 @@ class _ContinuingWriter(ExperimentWriter):
     def _check_log_dir_exists(self):
         self._resumed = self._fs.isfile(self.metrics_file_path)
         if self._resumed:
-            with self._fs.open(self.metrics_file_path, 'r', newline='') as f: self.metrics_keys = next(csv.reader(f), [])
+            with self._fs.open(self.metrics_file_path, 'r', newline='') as f:
+                self.metrics_keys = next(csv.reader(f), [])
     def save(self):
         if getattr(self, '_resumed', False) and self.metrics:
             first = min(int(m['step']) for m in self.metrics)
-            with self._fs.open(self.metrics_file_path, 'r', newline='') as f: old = [r for r in csv.DictReader(f) if int(r['step']) < first]
+            with self._fs.open(self.metrics_file_path, 'r', newline='') as f:
+                old = [r for r in csv.DictReader(f) if int(r['step']) < first]
             with self._fs.open(self.metrics_file_path, 'w', newline='') as f:
-                w = csv.DictWriter(f, fieldnames=self.metrics_keys); w.writeheader(); w.writerows(old)
+                w = csv.DictWriter(f, fieldnames=self.metrics_keys)
+                w.writeheader()
+                w.writerows(old)
             self._resumed = False
         super().save()
 
@@ -144,7 +168,8 @@ class RunCSVLogger(CSVLogger):
     @rank_zero_experiment
     def experiment(self):
         if self._experiment is None:
-            self._fs.makedirs(self.root_dir, exist_ok=True); self._experiment = _ContinuingWriter(log_dir=self.log_dir)
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _ContinuingWriter(log_dir=self.log_dir)
         return self._experiment
 
 # %% ../nbs/05_cli.ipynb #a1385b30
@@ -158,8 +183,10 @@ class AlignLogStep(Callback):
         if trainer.accumulate_grad_batches != 1 or not pl_module.automatic_optimization: return
         loop = trainer.fit_loop.epoch_loop
         if loop._batches_that_stepped != trainer.global_step:
-            rank_zero_warn(f'sscl: the logging step was {loop._batches_that_stepped} at optimizer step {trainer.global_step}; '
-                           'logging at the optimizer step')
+            rank_zero_warn(
+                f'sscl: the logging step was {loop._batches_that_stepped} at optimizer step {trainer.global_step}; '
+                'logging at the optimizer step'
+            )
             loop._batches_that_stepped = trainer.global_step
 
 # %% ../nbs/05_cli.ipynb #b4c7c12d
@@ -177,8 +204,19 @@ def run_checkpoints(root:Path) -> list[Path]:
 
 # %% ../nbs/05_cli.ipynb #6043487e
 _RUN_FILES = ('config.yaml', 'metrics.csv', 'results.json', 'hparams.yaml')
-_RUN_OUTPUTS = ('checkpoints/*.ckpt', 'hpc_ckpt_*.ckpt', 'metrics.csv', 'results.json', 'hparams.yaml', 'events.out.tfevents.*',
-                'embeddings/*.npz', 'predict/*.npz', 'plots/val_corner_epoch*.png', 'plots/test_corner.png', 'plots/loss.png')
+_RUN_OUTPUTS = (
+    'checkpoints/*.ckpt',
+    'hpc_ckpt_*.ckpt',
+    'metrics.csv',
+    'results.json',
+    'hparams.yaml',
+    'events.out.tfevents.*',
+    'embeddings/*.npz',
+    'predict/*.npz',
+    'plots/val_corner_epoch*.png',
+    'plots/test_corner.png',
+    'plots/loss.png',
+)
 
 def check_run_dir(root:Path, # the run directory
                   resuming:bool, # the fit continues a checkpoint of this run
@@ -186,16 +224,21 @@ def check_run_dir(root:Path, # the run directory
                  ):
     "FileExistsError if a fit may not write into `root`: files sscl did not write, or a run neither resumed nor replaced."
     root = Path(root)
-    if root.exists() and not root.is_dir(): raise FileExistsError(f'trainer.default_root_dir {root} is a file, not a directory')
+    if root.exists() and not root.is_dir():
+        raise FileExistsError(f'trainer.default_root_dir {root} is a file, not a directory')
     ckpts = run_checkpoints(root)
     if read_mark(root) is None:
         found = [n for n in _RUN_FILES if (root/n).exists()] + ['checkpoints/'] * bool(ckpts)
         if found and not (resuming and ckpts):
-            raise FileExistsError(f'{root} holds {", ".join(found)} but is not marked as an sscl run ({MARK} is missing): sscl writes '
-                                  'over no file it did not write; choose another trainer.default_root_dir, or move those files away')
+            raise FileExistsError(
+                f'{root} holds {", ".join(found)} but is not marked as an sscl run ({MARK} is missing): sscl writes '
+                'over no file it did not write; choose another trainer.default_root_dir, or move those files away'
+            )
     if ckpts and not resuming and not overwrite:
-        raise FileExistsError(f'{root} already holds a run ({ckpts[-1].relative_to(root)}): resume it with --ckpt_path last, '
-                              'start it over with --overwrite, or set another trainer.default_root_dir')
+        raise FileExistsError(
+            f'{root} already holds a run ({ckpts[-1].relative_to(root)}): resume it with --ckpt_path last, '
+            'start it over with --overwrite, or set another trainer.default_root_dir'
+        )
 
 def clear_run(root:Path) -> list[Path]:
     "Remove the files an sscl run writes in the marked directory `root` (by their names); returns them."
@@ -207,7 +250,8 @@ def clear_run(root:Path) -> list[Path]:
 # %% ../nbs/05_cli.ipynb #326f60dd
 def claim_run_dir(root:Path, resuming:bool, overwrite:bool) -> RunLock:
     "Lock `root` for a fit, check that it may be written, clear what `--overwrite` replaces, mark it as sscl's."
-    if root.exists() and not root.is_dir(): raise FileExistsError(f'trainer.default_root_dir {root} is a file, not a directory')
+    if root.exists() and not root.is_dir():
+        raise FileExistsError(f'trainer.default_root_dir {root} is a file, not a directory')
     lock = RunLock(root).acquire()
     try:
         check_run_dir(root, resuming, overwrite)
@@ -223,7 +267,15 @@ def claim_run_dir(root:Path, resuming:bool, overwrite:bool) -> RunLock:
 # %% ../nbs/05_cli.ipynb #710ba1da
 class SSCLCli(LightningCLI):
     "LightningCLI for `SimCLRModel` and any `PairDataModule`, writing everything to one guarded run directory."
-    def __init__(self, *args, argv:list[str]=(), overwrite:bool=False, output:str|None=None, held:list|None=None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        argv: list[str] = (),
+        overwrite: bool = False,
+        output: str | None = None,
+        held: list | None = None,
+        **kwargs
+    ):
         self.sscl_argv, self.sscl_overwrite, self.sscl_output = list(argv), overwrite, output
         self.sscl_held = held if held is not None else []  # locks taken; the caller releases them
         super().__init__(*args, args=list(argv), **kwargs)
@@ -239,7 +291,8 @@ class SSCLCli(LightningCLI):
                 if self.subcommand == 'fit' else False
         kwargs['callbacks'] = _callbacks(self, cfg, root)
         slurm = SLURMEnvironment.detect()
-        if not cfg.get('plugins'): kwargs['plugins'] = [SafeCheckpointIO()] + ([SLURMEnvironment(auto_requeue=False)] if slurm else [])
+        if not cfg.get('plugins'):
+            kwargs['plugins'] = [SafeCheckpointIO()] + ([SLURMEnvironment(auto_requeue=False)] if slurm else [])
         return super().instantiate_trainer(**kwargs)
 
 # %% ../nbs/05_cli.ipynb #1df85173
@@ -248,8 +301,13 @@ def _claim(cli:SSCLCli, root:Path):
     sub = cli.config_init[cli.subcommand]
     job, mark, ckpts = os.environ.get('SLURM_JOB_ID'), read_mark(root), run_checkpoints(root)
     restart = bool(SLURMEnvironment.detect() and job and mark and mark.get('slurm_job') == job and ckpts)
-    if restart and not sub.get('ckpt_path') and not list(root.glob('hpc_ckpt_*.ckpt')) and (root/'checkpoints'/'last.ckpt').is_file():
-        sub['ckpt_path'] = str(root/'checkpoints'/'last.ckpt')
+    if (
+        restart
+        and not sub.get('ckpt_path')
+        and not list(root.glob('hpc_ckpt_*.ckpt'))
+        and (root / 'checkpoints' / 'last.ckpt').is_file()
+    ):
+        sub['ckpt_path'] = str(root / 'checkpoints' / 'last.ckpt')
         print(f'sscl fit: SLURM job {job} restarted: resuming from {sub["ckpt_path"]}', file=sys.stderr)
     resuming = bool(sub.get('ckpt_path')) or restart
     if is_rank_zero(): cli.sscl_held.append(claim_run_dir(root, resuming, cli.sscl_overwrite))
@@ -281,7 +339,11 @@ def hparam_differences(saved:dict, # a checkpoint's hyper_parameters
                       ) -> dict[str, tuple]:
     "{key: (checkpoint value, config value)} for each model setting the checkpoint would replace."
     config = _plain(config) or {}
-    return {k: (_plain(v), config[k]) for k, v in saved.items() if not k.startswith('_') and k in config and _plain(v) != config[k]}
+    return {
+        k: (_plain(v), config[k])
+        for k, v in saved.items()
+        if not k.startswith('_') and k in config and _plain(v) != config[k]
+    }
 
 # %% ../nbs/05_cli.ipynb #281d3967
 def _check_overrides(cli:SSCLCli, sub:str, ckpt:str, differ:dict):
@@ -291,8 +353,10 @@ def _check_overrides(cli:SSCLCli, sub:str, ckpt:str, differ:dict):
     if explicit:
         given = ', '.join(f'--model.{k}' for k in explicit)
         saved = ', '.join(f'{k}={differ[k][0]!r}' for k in explicit)
-        raise ValueError(f'{given} would be ignored: sscl {sub} takes the model settings of the checkpoint {ckpt} ({saved}). '
-                         'Drop the option, or start a new run from its weights with --model.pretrain_ckpt')
+        raise ValueError(
+            f'{given} would be ignored: sscl {sub} takes the model settings of the checkpoint {ckpt} ({saved}). '
+            'Drop the option, or start a new run from its weights with --model.pretrain_ckpt'
+        )
     if differ:
         notes = ', '.join(f'model.{k}={a!r} (the config says {b!r})' for k, (a, b) in differ.items())
         print(f"sscl {sub}: the checkpoint {ckpt} sets {notes}; the checkpoint's values are used", file=sys.stderr)
@@ -306,13 +370,19 @@ def _parse_ckpt_path(self:SSCLCli):
     ckpt = c.get('ckpt_path')
     if ckpt == 'last' or (sub != 'fit' and ckpt is None):  # 'last' is this run's last.ckpt, for every command alike
         last = _run_dir(c.get('trainer') or {})/'checkpoints'/'last.ckpt'
-        if not last.is_file(): raise FileNotFoundError(f'sscl {sub} needs a trained checkpoint: pass --ckpt_path FILE ({last} does not exist)')
+        if not last.is_file():
+            raise FileNotFoundError(
+                f'sscl {sub} needs a trained checkpoint: pass --ckpt_path FILE ({last} does not exist)'
+            )
         if ckpt is None: print(f'sscl {sub}: no --ckpt_path given: using {last}', file=sys.stderr)
         c.ckpt_path = ckpt = str(last)
     if not ckpt or ckpt in ('last', 'best', 'hpc', 'registry'): return
     if not Path(ckpt).is_file(): raise FileNotFoundError(f'checkpoint {ckpt} (--ckpt_path) does not exist')
     obj = load_checkpoint(ckpt)
-    self.sscl_ckpt = (ckpt, {k: tuple(v.shape) for k, v in (obj.get('state_dict') or {}).items() if hasattr(v, 'shape')})
+    self.sscl_ckpt = (
+        ckpt,
+        {k: tuple(v.shape) for k, v in (obj.get('state_dict') or {}).items() if hasattr(v, 'shape')},
+    )
     saved = {k: v for k, v in (obj.get('hyper_parameters') or {}).items() if k != '_instantiator'}
     _check_overrides(self, sub, ckpt, hparam_differences(saved, c.get('model')))
     LightningCLI._parse_ckpt_path(self)
@@ -323,8 +393,10 @@ def _predict_dir(cli:SSCLCli) -> Path:
     if cli.sscl_output:
         out = expand_path(cli.sscl_output, '--output')
         if out.is_dir() and any(out.iterdir()) and (read_mark(out) or {}).get('kind') != 'predict':
-            raise FileExistsError(f'--output {out} holds files but is not marked as an sscl predict folder ({MARK} is missing): '
-                                  'sscl writes over nothing there; choose an empty or new folder')
+            raise FileExistsError(
+                f'--output {out} holds files but is not marked as an sscl predict folder ({MARK} is missing): '
+                'sscl writes over nothing there; choose an empty or new folder'
+            )
         if read_mark(out) is None: mark_dir(out, 'predict')
         return out
     ckpt = Path(cli.config_init['predict']['ckpt_path'])
@@ -353,11 +425,17 @@ def check_ckpt_fits(cli:SSCLCli):
                          '; was it written for another encoder or embedding size?')
 
 @patch
-def before_validate(self:SSCLCli): check_ckpt_fits(self)
+def before_validate(self:SSCLCli):
+    "Check that the checkpoint fits the configured model before validating."
+    check_ckpt_fits(self)
 @patch
-def before_test(self:SSCLCli): check_ckpt_fits(self)
+def before_test(self:SSCLCli):
+    "Check that the checkpoint fits the configured model before testing."
+    check_ckpt_fits(self)
 @patch
-def before_predict(self:SSCLCli): check_ckpt_fits(self)
+def before_predict(self:SSCLCli):
+    "Check that the checkpoint fits the configured model before predicting."
+    check_ckpt_fits(self)
 
 # %% ../nbs/05_cli.ipynb #a322f828
 @patch
@@ -365,12 +443,15 @@ def before_fit(self:SSCLCli):
     "A fresh fit starts a new metrics.csv; a resumed one (ckpt_path, or SLURM's HPC checkpoint) continues it."
     t = self.trainer
     check_ckpt_fits(self)
-    resuming = self.config_init['fit'].get('ckpt_path') or (SLURMEnvironment.detect() and t._checkpoint_connector._hpc_resume_path)
+    resuming = self.config_init['fit'].get('ckpt_path') or (
+        SLURMEnvironment.detect() and t._checkpoint_connector._hpc_resume_path
+    )
     m = Path(t.default_root_dir)/'metrics.csv'
     if not resuming and t.is_global_zero and m.exists(): m.unlink()
 
 @patch
 def after_fit(self:SSCLCli):
+    "After a finished fit: embed the train and test splits, then write results.json and the final plots."
     t, dm, model = self.trainer, self.datamodule, self.model
     if t.interrupted or getattr(t, 'fast_dev_run', False): return
     if any(getattr(c, 'requeued', False) for c in t.callbacks): return  # stopped for a SLURM requeue: the rest comes later
@@ -385,18 +466,39 @@ def report_run(run:Path, k:int=20, classes=None) -> dict:
     "kNN accuracy of embeddings/test.npz against embeddings/train.npz, final plots; written to results.json."
     import matplotlib.pyplot as plt
     tr, te = np.load(run/'embeddings'/'train.npz'), np.load(run/'embeddings'/'test.npz')
-    acc = knn_accuracy(torch.from_numpy(te['h']), torch.from_numpy(te['y']), k, torch.from_numpy(tr['h']), torch.from_numpy(tr['y']))
-    res = {'test_knn_accuracy': acc, 'knn_k': k, 'n_train': len(tr['y']), 'n_test': len(te['y']), 'embed_dim': int(te['h'].shape[1])}
+    acc = knn_accuracy(
+        torch.from_numpy(te['h']), torch.from_numpy(te['y']), k, torch.from_numpy(tr['h']), torch.from_numpy(tr['y'])
+    )
+    res = {
+        'test_knn_accuracy': acc,
+        'knn_k': k,
+        'n_train': len(tr['y']),
+        'n_test': len(te['y']),
+        'embed_dim': int(te['h'].shape[1]),
+    }
     write_text(run/'results.json', json.dumps(res, indent=1))
     (run/'plots').mkdir(exist_ok=True)
-    fig = corner_plot(te['h'], te['y'], classes, title=f'test embedding, kNN accuracy {acc:.3f}'); save_figure(fig, run/'plots'/'test_corner.png'); plt.close(fig)
+    fig = corner_plot(te['h'], te['y'], classes, title=f'test embedding, kNN accuracy {acc:.3f}')
+    save_figure(fig, run / 'plots' / 'test_corner.png')
+    plt.close(fig)
     if (run/'metrics.csv').exists(): loss_curves(run/'metrics.csv', run/'plots'/'loss.png')
-    print(f'sscl: test kNN accuracy {acc:.3f} (k={k}, {len(te["y"])} test samples, neighbours from {len(tr["y"])} training samples); run directory {run}')
+    print(
+        f'sscl: test kNN accuracy {acc:.3f} (k={k}, {len(te["y"])} test samples, neighbours from {len(tr["y"])}'
+        f' training samples); run directory {run}'
+    )
     return res
 
 # %% ../nbs/05_cli.ipynb #e8b18593
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-_USER_ERRORS = (FileNotFoundError, FileExistsError, FloatingPointError, ValueError, KeyError, ImportError, MisconfigurationException)
+_USER_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    FloatingPointError,
+    ValueError,
+    KeyError,
+    ImportError,
+    MisconfigurationException,
+)
 
 def user_error(e:BaseException) -> BaseException:
     "The innermost user error behind `e`: the parser wraps a data module's own message in a list of union subtypes."
@@ -443,10 +545,12 @@ def lightning_command(sub:str):
         return 0
     return run
 
-for _sub, _help in [('fit', 'train a model from a YAML config (--config FILE.yaml; --overwrite starts a used run directory over)'),
-                    ('validate', 'validation loss and kNN accuracy of a checkpoint (--ckpt_path)'),
-                    ('test', 'test loss and kNN accuracy of a checkpoint (--ckpt_path)'),
-                    ('predict', 'write predict/<split>.npz of a checkpoint (--ckpt_path; --output DIR)')]:
+for _sub, _help in [
+    ('fit', 'train a model from a YAML config (--config FILE.yaml; --overwrite starts a used run directory over)'),
+    ('validate', 'validation loss and kNN accuracy of a checkpoint (--ckpt_path)'),
+    ('test', 'test loss and kNN accuracy of a checkpoint (--ckpt_path)'),
+    ('predict', 'write predict/<split>.npz of a checkpoint (--ckpt_path; --output DIR)'),
+]:
     command(_sub, _help)(lightning_command(_sub))
 
 # %% ../nbs/05_cli.ipynb #511a1652
@@ -461,9 +565,22 @@ def delegate(sub:str, # the sub-command
         try: return getattr(importlib.import_module(mod), fn)(argv)
         except _USER_ERRORS + (FileExistsError, RuntimeError) as e:
             if os.environ.get('SSCL_DEBUG'): raise
-            print(f'sscl {sub}: error: {type(e).__name__}: {e}', file=sys.stderr); return 1
+            print(f'sscl {sub}: error: {type(e).__name__}: {e}', file=sys.stderr)
+            return 1
     command(sub, help)(run)
 
-delegate('discover', 'injection sweep of the NPLM and Mahalanobis tests on saved embeddings (--config FILE.yaml)', 'sscl.discovery:discover_main')
-delegate('pipeline', 'semi-supervised pipeline: round 1, pseudo-labels, round 2, report (--config FILE.yaml)', 'sscl.pipeline:pipeline_main')
-delegate('slurm', 'batch scripts for SLURM clusters: sscl slurm submit --config FILE.yaml [--gpus N] [--sweep k=v1,v2]', 'sscl.slurm:slurm_main')
+delegate(
+    'discover',
+    'injection sweep of the NPLM and Mahalanobis tests on saved embeddings (--config FILE.yaml)',
+    'sscl.discovery:discover_main',
+)
+delegate(
+    'pipeline',
+    'semi-supervised pipeline: round 1, pseudo-labels, round 2, report (--config FILE.yaml)',
+    'sscl.pipeline:pipeline_main',
+)
+delegate(
+    'slurm',
+    'batch scripts for SLURM clusters: sscl slurm submit --config FILE.yaml [--gpus N] [--sweep k=v1,v2]',
+    'sscl.slurm:slurm_main',
+)

@@ -42,12 +42,21 @@ def gaussian_kernel(x:torch.Tensor, c:torch.Tensor, sigma:float, d2:torch.Tensor
 
 def _cg(apply, b, precond, iters=100, tol=1e-10):
     "Preconditioned conjugate gradient for apply(x) = b."
-    x = torch.zeros_like(b); r = b.clone(); z = precond(r); p = z.clone(); rz = r @ z
+    x = torch.zeros_like(b)
+    r = b.clone()
+    z = precond(r)
+    p = z.clone()
+    rz = r @ z
     for _ in range(iters):
-        Ap = apply(p); alpha = rz / (p @ Ap)
-        x += alpha * p; r -= alpha * Ap
+        Ap = apply(p)
+        alpha = rz / (p @ Ap)
+        x += alpha * p
+        r -= alpha * Ap
         if r.norm() <= tol * b.norm(): break
-        z = precond(r); rz_new = r @ z; p = z + (rz_new / rz) * p; rz = rz_new
+        z = precond(r)
+        rz_new = r @ z
+        p = z + (rz_new / rz) * p
+        rz = rz_new
     return x
 
 # %% ../nbs/08_discovery.ipynb #8936d0f1
@@ -61,11 +70,13 @@ def fit_klr(K:torch.Tensor, # [N, M] kernel between samples and centres
             tol:float=1e-9, # stop when the Newton decrement is below this
            ) -> torch.Tensor:
     "Coefficients a minimising sum_i w_i [log(1 + e^f_i) - y_i f_i] + lam a^T Kmm a, f = K a."
-    M = Kmm.shape[0]; a = K.new_zeros(M)
+    M = Kmm.shape[0]
+    a = K.new_zeros(M)
     eye = torch.eye(M, dtype=K.dtype, device=K.device)
     jitter = max(1e-10, 10 * torch.finfo(K.dtype).eps) * Kmm.diagonal().mean() * eye
     for _ in range(steps):
-        f = K @ a; p = torch.sigmoid(f)
+        f = K @ a
+        p = torch.sigmoid(f)
         g = K.T @ (w * (p - y)) + 2 * lam * (Kmm @ a)
         s = w * p * (1 - p)
         if solver == 'exact':
@@ -76,14 +87,20 @@ def fit_klr(K:torch.Tensor, # [N, M] kernel between samples and centres
             Kc = K[torch.linspace(0, len(K) - 1, M).long()]  # preconditioner from a subsample of rows
             P = (len(K) / M) * Kc.T @ (s.mean() * Kc) + 2 * lam * Kmm + jitter + 1e-8 * eye
             L = torch.linalg.cholesky(P)
-            delta = _cg(lambda v: K.T @ (s * (K @ v)) + 2 * lam * (Kmm @ v), g, lambda r: torch.cholesky_solve(r[:, None], L)[:, 0])
+            delta = _cg(
+                lambda v: K.T @ (s * (K @ v)) + 2 * lam * (Kmm @ v),
+                g,
+                lambda r: torch.cholesky_solve(r[:, None], L)[:, 0],
+            )
         else: raise ValueError(f"solver must be 'exact' or 'cg', not {solver!r}")
         a = a - delta
         if (g @ delta).abs() < tol: break
     return a
 
 # %% ../nbs/08_discovery.ipynb #eed28bd5
-def distance_percentiles(x:torch.Tensor, percentiles=(1, 25, 50, 75, 99), max_points:int=2000, seed:int=0) -> list[float]:
+def distance_percentiles(
+    x: torch.Tensor, percentiles=(1, 25, 50, 75, 99), max_points: int = 2000, seed: int = 0
+) -> list[float]:
     "Percentiles of the pairwise Euclidean distances of (a subsample of) x."
     g = torch.Generator().manual_seed(seed)
     sub = x[torch.randperm(len(x), generator=g)[:max_points]]
@@ -109,7 +126,15 @@ class NPLM:
         if widths is None:
             widths = distance_percentiles(self.standardise(ref), percentiles)
             if double_last: widths.append(2 * widths[-1])
-        self.widths, self.M, self.lam, self.steps, self.solver, self.device, self.dtype = list(widths), M, lam, steps, solver, device, dtype
+        self.widths, self.M, self.lam, self.steps, self.solver, self.device, self.dtype = (
+            list(widths),
+            M,
+            lam,
+            steps,
+            solver,
+            device,
+            dtype,
+        )
 
     def standardise(self, x): return (x - self.mean) / self.std
 
@@ -143,10 +168,15 @@ def statistic(self:NPLM, reference, data,
 def draw_toy(pool:torch.Tensor, n_ref:int, n_data:float, rng:np.random.Generator,
              signal:torch.Tensor|None=None, fraction:float=0.0) -> tuple[torch.Tensor, torch.Tensor]:
     "(reference, data) drawn without overlap from `pool`, data of Poisson size, a Poisson share from `signal`."
-    n_bkg = rng.poisson(n_data * (1 - fraction)); n_sig = rng.poisson(n_data * fraction) if fraction > 0 else 0
-    if n_ref + n_bkg > len(pool): raise ValueError(f'the pool has {len(pool)} samples; a toy needs {n_ref} + ~{n_data:.0f}')
+    n_bkg = rng.poisson(n_data * (1 - fraction))
+    n_sig = rng.poisson(n_data * fraction) if fraction > 0 else 0
+    if n_ref + n_bkg > len(pool):
+        raise ValueError(f'the pool has {len(pool)} samples; a toy needs {n_ref} + ~{n_data:.0f}')
     if n_sig and (signal is None or n_sig > len(signal)):
-        raise ValueError(f'the signal pool has {0 if signal is None else len(signal)} samples; a toy at fraction {fraction} needs about {n_data * fraction:.0f}')
+        raise ValueError(
+            f'the signal pool has {0 if signal is None else len(signal)} samples; a toy at fraction {fraction} needs'
+            f' about {n_data * fraction:.0f}'
+        )
     idx = torch.from_numpy(rng.permutation(len(pool))[:n_ref + n_bkg])
     data = pool[idx[n_ref:]]
     if n_sig: data = torch.cat([data, signal[torch.from_numpy(rng.permutation(len(signal))[:n_sig])]])
@@ -155,21 +185,26 @@ def draw_toy(pool:torch.Tensor, n_ref:int, n_data:float, rng:np.random.Generator
 # %% ../nbs/08_discovery.ipynb #f3a1d8a7
 def empirical_p(t, null) -> np.ndarray:
     "(k + 1) / (n + 1), k = number of null values >= t (vectorised over t)."
-    null = np.sort(np.asarray(null)); t = np.atleast_1d(t)
+    null = np.sort(np.asarray(null))
+    t = np.atleast_1d(t)
     k = len(null) - np.searchsorted(null, t, side='left')
     return (k + 1) / (len(null) + 1)
 
-def z_score(p) -> np.ndarray: return stats.norm.isf(np.clip(p, 1e-300, 1 - 1e-12))  # finite at p = 1
+def z_score(p) -> np.ndarray:
+    "One-sided significance Z of p-values: the standard normal quantile of 1 - p."
+    return stats.norm.isf(np.clip(p, 1e-300, 1 - 1e-12))  # finite at p = 1
 
 def chi2_dof(null) -> float:
     "Degrees of freedom of a chi-square fitted by maximum likelihood to the (positive part of the) null."
-    v = np.asarray(null); v = v[v > 0]
+    v = np.asarray(null)
+    v = v[v > 0]
     return float(stats.chi2.fit(v, floc=0, fscale=1)[0])
 
 # %% ../nbs/08_discovery.ipynb #3ec0b5bc
 def _null_p(null):
     "Per-width leave-one-out p-values of each null toy, [n_toys, n_widths]."
-    n = len(null); out = np.empty_like(null, dtype=float)
+    n = len(null)
+    out = np.empty_like(null, dtype=float)
     for j in range(null.shape[1]):
         r = stats.rankdata(-null[:, j], method='max')  # number of toys >= this one, itself included
         out[:, j] = r / (n + 1)  # (k_others + 1) / (n + 1)
@@ -185,20 +220,29 @@ def combine(p:np.ndarray, how:str='mean') -> np.ndarray:
 @dataclass
 class Significance:
     "A calibrated result: empirical p and Z, the chi-square extrapolation, and which of the two is reported."
-    t: np.ndarray; p: float; z: float; p_chi2: float; z_chi2: float; used: str
-    def __repr__(self): return f'Z = {self.z:.2f} ({self.used}; empirical {z_score(self.p).item():.2f}, chi2 {self.z_chi2:.2f})'
+    t: np.ndarray
+    p: float
+    z: float
+    p_chi2: float
+    z_chi2: float
+    used: str
+    def __repr__(self):
+        return f'Z = {self.z:.2f} ({self.used}; empirical {z_score(self.p).item():.2f}, chi2 {self.z_chi2:.2f})'
 
 def significance(t, null:np.ndarray, how:str='mean') -> Significance:
     "Calibrate the statistics `t` [n_widths] on null toys [n_toys, n_widths]."
     t, null = np.atleast_1d(np.asarray(t, float)), np.asarray(null, float).reshape(len(null), -1)
-    if t.shape[0] != null.shape[1]: raise ValueError(f'{t.shape[0]} statistics but the null has {null.shape[1]} per toy')
+    if t.shape[0] != null.shape[1]:
+        raise ValueError(f'{t.shape[0]} statistics but the null has {null.shape[1]} per toy')
     pw = np.array([empirical_p(t[j], null[:, j])[0] for j in range(len(t))])
     c_obs, c_null = combine(pw, how), combine(_null_p(null), how)
     p = (1 + np.sum(c_null <= c_obs)) / (len(null) + 1) if len(t) > 1 else pw[0]
     p_chi2 = min(1.0, len(t) * min(stats.chi2.sf(t[j], chi2_dof(null[:, j])) for j in range(len(t))))  # Bonferroni over widths
     beyond = bool(p <= 1 / (len(null) + 1))  # at the floor: no null toy is as extreme, the empirical p is only a bound
     z, zc = float(z_score(p)), float(z_score(p_chi2))
-    return Significance(t, float(p), max(z, zc) if beyond else z, float(p_chi2), zc, 'chi2 extrapolation' if beyond else 'empirical')
+    return Significance(
+        t, float(p), max(z, zc) if beyond else z, float(p_chi2), zc, 'chi2 extrapolation' if beyond else 'empirical'
+    )
 
 # %% ../nbs/08_discovery.ipynb #634eb620
 def calibrate(test, # callable (reference, data, n_expected) -> statistics per width
@@ -242,31 +286,62 @@ class Mahalanobis:
         return np.array([float((s - self.score(ref).mean()).sum()) if self.aggregate == 'sum' else float(s.max())])
 
 # %% ../nbs/08_discovery.ipynb #f3f9fb12
-def injection_sweep(tests:dict, # name -> callable (reference, data, n_expected) -> statistics
-                    pool, # [N, d] background (reference-like) samples
-                    signal, # [N_S, d] signal samples
-                    fractions:list[float], # signal fractions of the expected data size
-                    n_ref:int, n_data:float, n_toys:int=100, n_null:int=300, how:str='mean', seed:int=0, progress:bool=True) -> dict:
+def injection_sweep(
+    tests: dict,  # name -> callable (reference, data, n_expected) -> statistics
+    pool,  # [N, d] background (reference-like) samples
+    signal,  # [N_S, d] signal samples
+    fractions: list[float],  # signal fractions of the expected data size
+    n_ref: int,
+    n_data: float,
+    n_toys: int = 100,
+    n_null: int = 300,
+    how: str = 'mean',
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     "{test: {'fraction', 'median', 'lo', 'hi', 'z' [n_fractions, n_toys]}}."
     from tqdm.auto import tqdm
+
     pool, signal = as_tensor(pool, 'pool'), as_tensor(signal, 'signal')
-    if pool.shape[1] != signal.shape[1]: raise ValueError(f'pool has {pool.shape[1]} dims, signal {signal.shape[1]}')
+    if pool.shape[1] != signal.shape[1]:
+        raise ValueError(f'pool has {pool.shape[1]} dims, signal {signal.shape[1]}')
     need = n_data * max(fractions) * 1.5
-    if len(signal) < need: raise ValueError(f'the signal pool has {len(signal)} samples; the largest fraction needs about {need:.0f}')
+    if len(signal) < need:
+        raise ValueError(f'the signal pool has {len(signal)} samples; the largest fraction needs about {need:.0f}')
     null = {k: calibrate(f, pool, n_ref, n_data, n_null, seed, progress) for k, f in tests.items()}
     rng = np.random.default_rng(seed + 1)
     z = {k: np.zeros((len(fractions), n_toys)) for k in tests}
     for i, fr in enumerate(tqdm(fractions, desc='fractions', disable=not progress, leave=False)):
         for j in range(n_toys):
             ref, dat = draw_toy(pool, n_ref, n_data, rng, signal, fr)
-            for k, f in tests.items(): z[k][i, j] = significance(f(ref, dat, n_expected=n_data), null[k], how).z
-    return {k: {'fraction': np.array(fractions), 'z': v, 'median': np.median(v, 1),
-                'lo': np.quantile(v, 0.16, 1), 'hi': np.quantile(v, 0.84, 1)} for k, v in z.items()}
+            for k, f in tests.items():
+                z[k][i, j] = significance(f(ref, dat, n_expected=n_data), null[k], how).z
+    return {
+        k: {
+            'fraction': np.array(fractions),
+            'z': v,
+            'median': np.median(v, 1),
+            'lo': np.quantile(v, 0.16, 1),
+            'hi': np.quantile(v, 0.84, 1),
+        }
+        for k, v in z.items()
+    }
 
 # %% ../nbs/08_discovery.ipynb #2df50bb1
-DISCOVER_DEFAULTS = dict(embeddings=None, train_embeddings=None, signal_classes=None, fractions=[0.0, 0.01, 0.02, 0.05, 0.1],
-                         n_ref=2000, n_data=500, n_toys=50, n_null=200, tests=['nplm', 'mahalanobis'], M=None,
-                         output='discovery', seed=0)
+DISCOVER_DEFAULTS = dict(
+    embeddings=None,
+    train_embeddings=None,
+    signal_classes=None,
+    fractions=[0.0, 0.01, 0.02, 0.05, 0.1],
+    n_ref=2000,
+    n_data=500,
+    n_toys=50,
+    n_null=200,
+    tests=['nplm', 'mahalanobis'],
+    M=None,
+    output='discovery',
+    seed=0,
+)
 
 def read_discover_config(path) -> dict:
     "The discover YAML merged over the defaults; unknown, missing or impossible values are errors naming the key."
@@ -276,7 +351,8 @@ def read_discover_config(path) -> dict:
     cfg = {**DISCOVER_DEFAULTS, **cfg}
     for k in ('embeddings', 'signal_classes'):
         if cfg[k] is None: raise KeyError(f'{path} must set {k!r}')
-    if not set(cfg['tests']) <= {'nplm', 'mahalanobis'}: raise ValueError(f"tests must be among ['nplm', 'mahalanobis'], got {cfg['tests']}")
+    if not set(cfg['tests']) <= {'nplm', 'mahalanobis'}:
+        raise ValueError(f"tests must be among ['nplm', 'mahalanobis'], got {cfg['tests']}")
     check_discover_values(cfg, path)
     return cfg
 
@@ -287,19 +363,29 @@ def check_discover_values(cfg:dict, path) -> None:
     def whole(v, lo): return isinstance(v, int) and not isinstance(v, bool) and v >= lo
     for key, lo in (('n_ref', 2), ('n_data', 1), ('n_toys', 1), ('n_null', 2), ('seed', 0)):
         if not whole(cfg[key], lo): bad(key, f'a whole number >= {lo}')
-    if cfg['M'] is not None and not whole(cfg['M'], 1): bad('M', 'a whole number >= 1, or null for sqrt(n_ref + n_data)')
+    if cfg['M'] is not None and not whole(cfg['M'], 1):
+        bad('M', 'a whole number >= 1, or null for sqrt(n_ref + n_data)')
     fr = cfg['fractions']
-    if not isinstance(fr, list) or not fr or not all(isinstance(f, (int, float)) and not isinstance(f, bool) and 0 <= f < 1 for f in fr):
+    if (
+        not isinstance(fr, list)
+        or not fr
+        or not all(isinstance(f, (int, float)) and not isinstance(f, bool) and 0 <= f < 1 for f in fr)
+    ):
         bad('fractions', 'a non-empty list of signal shares in [0, 1)')
     sc = cfg['signal_classes']
-    if not isinstance(sc, list) or not sc or not all(whole(c, 0) for c in sc): bad('signal_classes', 'a non-empty list of class ids')
+    if not isinstance(sc, list) or not sc or not all(whole(c, 0) for c in sc):
+        bad('signal_classes', 'a non-empty list of class ids')
 
 # %% ../nbs/08_discovery.ipynb #caad721f
 def _pools(cfg):
     from pathlib import Path
     e = np.load(Path(cfg['embeddings']).expanduser())
     sig = np.isin(e['y'], cfg['signal_classes'])
-    if not sig.any(): raise ValueError(f"no sample of signal_classes {cfg['signal_classes']} in {cfg['embeddings']} (labels present: {sorted(set(e['y'].tolist()))})")
+    if not sig.any():
+        raise ValueError(
+            f"no sample of signal_classes {cfg['signal_classes']} in {cfg['embeddings']} (labels present:"
+            f" {sorted(set(e['y'].tolist()))})"
+        )
     tests = {}
     bkg, signal = torch.tensor(e['h'][~sig], dtype=torch.float64), torch.tensor(e['h'][sig], dtype=torch.float64)
     if 'nplm' in cfg['tests']:
@@ -307,7 +393,8 @@ def _pools(cfg):
         tests['NPLM'] = lambda r, d, n_expected: nplm.statistic(r, d, n_expected)
     if 'mahalanobis' in cfg['tests']:
         tr = np.load(Path(cfg['train_embeddings'] or cfg['embeddings']).expanduser())
-        if tr['h'].shape[1] != e['h'].shape[1]: raise ValueError(f"train_embeddings have {tr['h'].shape[1]} dims, embeddings {e['h'].shape[1]}")
+        if tr['h'].shape[1] != e['h'].shape[1]:
+            raise ValueError(f"train_embeddings have {tr['h'].shape[1]} dims, embeddings {e['h'].shape[1]}")
         keep = ~np.isin(tr['y'], cfg['signal_classes'])
         tests['Mahalanobis'] = Mahalanobis(tr['h'][keep], tr['y'][keep]).statistic
     return bkg, signal, tests
@@ -319,28 +406,66 @@ def discover(cfg:dict, overwrite:bool=False, progress:bool=True) -> dict:
     from pathlib import Path
     out = Path(cfg['output']).expanduser()
     if out.is_dir() and any(out.iterdir()) and (read_mark(out) or {}).get('kind') != 'discovery':
-        raise FileExistsError(f'output {out} holds files but is not marked as an sscl discovery report ({MARK} is missing): '
-                              'sscl writes over nothing there; choose another output')
-    if (out/'report.md').exists() and not overwrite: raise FileExistsError(f'{out/"report.md"} exists: pass --overwrite to replace it')
+        raise FileExistsError(
+            f'output {out} holds files but is not marked as an sscl discovery report ({MARK} is missing): '
+            'sscl writes over nothing there; choose another output'
+        )
+    if (out / 'report.md').exists() and not overwrite:
+        raise FileExistsError(f'{out/"report.md"} exists: pass --overwrite to replace it')
     bkg, signal, tests = _pools(cfg)
-    res = injection_sweep(tests, bkg, signal, cfg['fractions'], cfg['n_ref'], cfg['n_data'], cfg['n_toys'], cfg['n_null'], seed=cfg['seed'], progress=progress)
+    res = injection_sweep(
+        tests,
+        bkg,
+        signal,
+        cfg['fractions'],
+        cfg['n_ref'],
+        cfg['n_data'],
+        cfg['n_toys'],
+        cfg['n_null'],
+        seed=cfg['seed'],
+        progress=progress,
+    )
     out.mkdir(parents=True, exist_ok=True)
     if read_mark(out) is None: mark_dir(out, 'discovery')
-    import matplotlib; matplotlib.use('Agg', force=False); import matplotlib.pyplot as plt
-    ax = plot_sweep(res, title=f"signal classes {cfg['signal_classes']}"); ax.figure.tight_layout(); save_figure(ax.figure, out/'sweep.png'); plt.close(ax.figure)
-    rows = [f"| {100 * f:.2f}% | " + ' | '.join(f"{r['median'][i]:.2f} [{r['lo'][i]:.2f}, {r['hi'][i]:.2f}]" for r in res.values()) + ' |'
-            for i, f in enumerate(cfg['fractions'])]
-    write_text(out/'report.md', f"# Discovery report\n\nEmbeddings `{cfg['embeddings']}`, signal classes {cfg['signal_classes']}, "
-        f"{cfg['n_ref']} reference samples, {cfg['n_data']} expected data samples, {cfg['n_null']} null toys, {cfg['n_toys']} toys per fraction.\n\n"
-        f"Median Z [16%, 84%]:\n\n| signal | " + ' | '.join(res) + ' |\n|---|' + '---|' * len(res) + '\n' + '\n'.join(rows) + '\n\n![sweep](sweep.png)\n')
-    write_text(out/'sweep.json', json.dumps({k: {kk: np.asarray(vv).tolist() for kk, vv in v.items()} for k, v in res.items()}))
+    import matplotlib
+
+    matplotlib.use('Agg', force=False)
+    import matplotlib.pyplot as plt
+    ax = plot_sweep(res, title=f"signal classes {cfg['signal_classes']}")
+    ax.figure.tight_layout()
+    save_figure(ax.figure, out / 'sweep.png')
+    plt.close(ax.figure)
+    rows = [
+        f"| {100 * f:.2f}% | "
+        + ' | '.join(f"{r['median'][i]:.2f} [{r['lo'][i]:.2f}, {r['hi'][i]:.2f}]" for r in res.values())
+        + ' |'
+        for i, f in enumerate(cfg['fractions'])
+    ]
+    write_text(
+        out / 'report.md',
+        f"# Discovery report\n\nEmbeddings `{cfg['embeddings']}`, signal classes {cfg['signal_classes']},"
+        f" {cfg['n_ref']} reference samples, {cfg['n_data']} expected data samples, {cfg['n_null']} null toys,"
+        f" {cfg['n_toys']} toys per fraction.\n\nMedian Z [16%, 84%]:\n\n| signal | "
+        + ' | '.join(res)
+        + ' |\n|---|'
+        + '---|' * len(res)
+        + '\n'
+        + '\n'.join(rows)
+        + '\n\n![sweep](sweep.png)\n',
+    )
+    write_text(
+        out / 'sweep.json',
+        json.dumps({k: {kk: np.asarray(vv).tolist() for kk, vv in v.items()} for k, v in res.items()}),
+    )
     return res
 
 # %% ../nbs/08_discovery.ipynb #dd9d9dbf
 def discover_main(argv:list[str]) -> int:
     "`sscl discover --config FILE.yaml [--overwrite]`."
     import argparse
-    ap = argparse.ArgumentParser(prog='sscl discover', description='Injection sweep of the discovery tests on saved embeddings.')
+    ap = argparse.ArgumentParser(
+        prog='sscl discover', description='Injection sweep of the discovery tests on saved embeddings.'
+    )
     ap.add_argument('--config', required=True, help='discover YAML (see sscl.discovery.DISCOVER_DEFAULTS)')
     ap.add_argument('--overwrite', action='store_true', help='replace an existing report')
     a = ap.parse_args(argv)

@@ -39,7 +39,9 @@ class MLP(nn.Sequential):
                 ):
         layers, d = [], input_dim
         for h in hidden_dims:
-            layers += [nn.Linear(d, h), globals()['activation'](activation)] + ([nn.Dropout(dropout)] if dropout else [])
+            layers += [nn.Linear(d, h), globals()['activation'](activation)] + (
+                [nn.Dropout(dropout)] if dropout else []
+            )
             d = h
         layers.append(nn.Linear(d, output_dim))
         if output_activation: layers.append(globals()['activation'](output_activation))
@@ -101,7 +103,8 @@ def load_strict(module:nn.Module, # network to load into
     shapes = [f'{k}: checkpoint {tuple(state[k].shape)} vs network {tuple(own[k].shape)}'
               for k in sorted(own.keys() & state.keys()) if own[k].shape != state[k].shape]
     if missing or unexpected or shapes:
-        def _list(name, xs): return f'\n  {len(xs)} {name}: ' + ', '.join(xs[:8]) + (' ...' if len(xs) > 8 else '') if xs else ''
+        def _list(name, xs):
+            return f'\n  {len(xs)} {name}: ' + ', '.join(xs[:8]) + (' ...' if len(xs) > 8 else '') if xs else ''
         raise ValueError(f'{source} does not fit the network:' + _list('mismatched shapes', shapes)
                          + _list('missing keys', missing) + _list('unexpected keys', unexpected))
     module.load_state_dict(state, strict=False)
@@ -250,7 +253,8 @@ class ResNet1D(Encoder):
         blocks, c = [], widths[0]
         for i, w in enumerate(widths):
             for j in range(blocks_per_stage):
-                blocks.append(_Block1d(c, w, 2 if (i > 0 and j == 0) else 1, kernel_size)); c = w
+                blocks.append(_Block1d(c, w, 2 if (i > 0 and j == 0) else 1, kernel_size))
+                c = w
         self.blocks, self.head, self.embed_dim = nn.Sequential(*blocks), MLP(c, list(head_hidden), embed_dim), embed_dim
 
     def forward(self, x): return self.head(self.blocks(self.stem(x)).mean(-1))
@@ -259,7 +263,8 @@ class ResNet1D(Encoder):
 def set_mask(x:torch.Tensor, mask:torch.Tensor|None=None) -> torch.Tensor:
     "The padding mask of a batch of sets (True = real particle); all-zero rows are padding when `mask` is None."
     mask = (x.abs().sum(-1) > 0) if mask is None else mask.bool()
-    if mask.shape != x.shape[:2]: raise ValueError(f'mask shape {tuple(mask.shape)} does not match sets {tuple(x.shape[:2])}')
+    if mask.shape != x.shape[:2]:
+        raise ValueError(f'mask shape {tuple(mask.shape)} does not match sets {tuple(x.shape[:2])}')
     if not mask.any(1).all(): raise ValueError('a set in the batch has no particles (its mask is all False)')
     return mask
 
@@ -299,7 +304,9 @@ class SetTransformer(Encoder):
         self.inp = nn.Linear(in_dim, dim)
         layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout=0.0, batch_first=True, norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.seed, self.pool = nn.Parameter(torch.randn(1, 1, dim) / dim ** 0.5), nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.seed, self.pool = nn.Parameter(torch.randn(1, 1, dim) / dim**0.5), nn.MultiheadAttention(
+            dim, heads, batch_first=True
+        )
         self.head, self.embed_dim = MLP(dim, list(head_hidden), embed_dim), embed_dim
 
     def forward(self, x, mask=None):

@@ -21,12 +21,15 @@ def embed(model:nn.Module, # encoder or SimCLRModel; forward(x) -> embedding
     "{'h': [N, d], 'y': [N], 'idx': [N]} for every sample of the loader."
     from tqdm.auto import tqdm
     device = device or next(model.parameters()).device
-    was_training = model.training; model.eval()
+    was_training = model.training
+    model.eval()
     hs, ys, idx, seen = [], [], [], 0
     for b in tqdm(loader, desc='embedding', disable=not progress, leave=False):
         x, y, i = (b['x'], b.get('y_true', b.get('y')), b.get('idx')) if isinstance(b, dict) else (b[0], b[1], None)
-        hs.append(model(x.to(device)).float().cpu()); ys.append(torch.as_tensor(y))
-        idx.append(torch.as_tensor(i) if i is not None else torch.arange(seen, seen + len(x))); seen += len(x)
+        hs.append(model(x.to(device)).float().cpu())
+        ys.append(torch.as_tensor(y))
+        idx.append(torch.as_tensor(i) if i is not None else torch.arange(seen, seen + len(x)))
+        seen += len(x)
     model.train(was_training)
     return {'h': torch.cat(hs).numpy(), 'y': torch.cat(ys).numpy(), 'idx': torch.cat(idx).numpy()}
 
@@ -62,7 +65,10 @@ def linear_probe(h_train, y_train, h_test, y_test,
     layer = nn.Linear(ht.shape[1], int(max(yt.max(), int(np.max(y_test)))) + 1)
     opt = torch.optim.LBFGS(layer.parameters(), max_iter=max_iter, line_search_fn='strong_wolfe')
     def closure():
-        opt.zero_grad(); loss = F.cross_entropy(layer((ht - mu) / sd), yt) + weight_decay * layer.weight.square().sum(); loss.backward(); return loss
+        opt.zero_grad()
+        loss = F.cross_entropy(layer((ht - mu) / sd), yt) + weight_decay * layer.weight.square().sum()
+        loss.backward()
+        return loss
     opt.step(closure)
     with torch.no_grad(): pred = layer((torch.as_tensor(h_test, dtype=torch.float32) - mu) / sd).argmax(1).numpy()
     return {'accuracy': float((pred == np.asarray(y_test)).mean()), 'pred': pred, 'layer': layer}
@@ -83,7 +89,11 @@ def cluster_scores(h, y, n_clusters:int|None=None, method:str='kmeans', seed:int
     if method == 'kmeans': lab = KMeans(k, n_init=10, random_state=seed).fit_predict(h)
     elif method == 'gmm': lab = GaussianMixture(k, random_state=seed, n_init=3).fit(h).predict(h)
     else: raise ValueError(f"method must be 'kmeans' or 'gmm', not {method!r}")
-    return {'ari': float(adjusted_rand_score(y, lab)), 'nmi': float(normalized_mutual_info_score(y, lab)), 'clusters': lab}
+    return {
+        'ari': float(adjusted_rand_score(y, lab)),
+        'nmi': float(normalized_mutual_info_score(y, lab)),
+        'clusters': lab,
+    }
 
 def confusion(y_true, y_pred, n_classes:int|None=None) -> np.ndarray:
     "Confusion matrix [true, predicted] of counts."

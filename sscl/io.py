@@ -249,6 +249,10 @@ def release(self:RunLock):
     self.held = False
 
 @patch
-def __enter__(self:RunLock): return self.acquire()
+def __enter__(self:RunLock):
+    "Take the lock; FileExistsError naming a live holder."
+    return self.acquire()
 @patch
-def __exit__(self:RunLock, *exc): self.release()
+def __exit__(self:RunLock, *exc):
+    "Release the lock."
+    self.release()

@@ -143,7 +143,8 @@ class _GatherWithGrad(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad = grad.contiguous(); dist.all_reduce(grad)
+        grad = grad.contiguous()
+        dist.all_reduce(grad)
         return grad.chunk(dist.get_world_size(), 0)[dist.get_rank()]
 
 # %% ../nbs/00_losses.ipynb #fd5566f7
@@ -159,7 +160,8 @@ def gather_with_grad(x:torch.Tensor # this process's tensor, same shape on every
 
 def _all_sum(n:int, device) -> int:
     if not (dist.is_available() and dist.is_initialized()): return n
-    t = torch.tensor([n], device=device, dtype=torch.long); dist.all_reduce(t)
+    t = torch.tensor([n], device=device, dtype=torch.long)
+    dist.all_reduce(t)
     return int(t.item())
 
 # %% ../nbs/00_losses.ipynb #58827ead
@@ -173,14 +175,18 @@ class SupConLoss(nn.Module):
                  chunk_elems:int=2**19, # similarities held at once (one reused buffer of this many numbers)
                 ):
         super().__init__()
-        if contrast_mode not in ('all', 'one'): raise ValueError(f"contrast_mode must be 'all' or 'one', not {contrast_mode!r}")
+        if contrast_mode not in ('all', 'one'):
+            raise ValueError(f"contrast_mode must be 'all' or 'one', not {contrast_mode!r}")
         if temperature <= 0: raise ValueError(f'temperature must be positive, got {temperature}')
         self.temperature, self.contrast_mode, self.gather = temperature, contrast_mode, gather
         self.base_temperature = temperature if base_temperature is None else base_temperature
         self.chunk_elems = chunk_elems
 
     def extra_repr(self):
-        return f'temperature={self.temperature}, base_temperature={self.base_temperature}, contrast_mode={self.contrast_mode!r}, gather={self.gather}'
+        return (
+            f'temperature={self.temperature}, base_temperature={self.base_temperature},'
+            f' contrast_mode={self.contrast_mode!r}, gather={self.gather}'
+        )
 
 # %% ../nbs/00_losses.ipynb #58ab1d8b
 @patch
@@ -191,7 +197,8 @@ def forward(self:SupConLoss,
             ) -> torch.Tensor:
     "The mean loss over anchors that have at least one positive."
     features = _check_inputs(features, labels, mask)
-    if self.gather and mask is not None: raise ValueError('an explicit mask cannot be gathered across processes: pass labels')
+    if self.gather and mask is not None:
+        raise ValueError('an explicit mask cannot be gathered across processes: pass labels')
     B_local, V, d = features.shape
     if labels is not None: labels = labels.reshape(-1).to(features.device).long()
     features, rank = gather_with_grad(features) if self.gather else (features, 0)
@@ -206,10 +213,12 @@ def forward(self:SupConLoss,
     g = group_ids(labels, B, dev).repeat(V)
     n_groups = int(g.max()) + 1
     pos_mask = None if mask is None else mask.to(dev).bool()
-    return _finish(self, Z, anchor_idx, g, n_groups, pos_mask, sample_of)
+    return self._finish(Z, anchor_idx, g, n_groups, pos_mask, sample_of)
 
 # %% ../nbs/00_losses.ipynb #5ac2914b
-def _finish(self, Z, anchor_idx, g, n_groups, pos_mask, sample_of):
+@patch
+def _finish(self:SupConLoss, Z, anchor_idx, g, n_groups, pos_mask, sample_of):
+    "The loss from the blocked forward, with its backward; records the contrast size."
     world = dist.get_world_size() if self.gather and dist.is_available() and dist.is_initialized() else 1
     scale = world * self.temperature / self.base_temperature
     return _BlockedSupCon.apply(Z, anchor_idx, 1. / self.temperature, scale, g, n_groups, pos_mask,

@@ -26,7 +26,9 @@ __all__ = ['grad_reverse', 'WarmupCosine', 'check_heads_fit', 'SimCLRModel']
 # %% ../nbs/04_model.ipynb #69c7a58a
 class _GradReverse(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, alpha): ctx.alpha = alpha; return x.view_as(x)
+    def forward(ctx, x, alpha):
+        ctx.alpha = alpha
+        return x.view_as(x)
     @staticmethod
     def backward(ctx, g): return -ctx.alpha * g, None
 
@@ -64,8 +66,10 @@ def check_heads_fit(dim:int|None, # the encoder's embedding size (its embed_dim 
     for key, m in heads.items():
         n = _in_features(m)
         if dim and n and n != dim:
-            raise ValueError(f"model.{key} takes inputs of size {n} but the encoder's embedding (h) has {dim} dimensions: "
-                             f'set model.{key}.init_args.input_dim to {dim}')
+            raise ValueError(
+                f"model.{key} takes inputs of size {n} but the encoder's embedding (h) has {dim} dimensions: "
+                f"set model.{key}.init_args.input_dim to {dim}"
+            )
 
 # %% ../nbs/04_model.ipynb #741ad4c7
 def _adamw(params): return torch.optim.AdamW(params, lr=1e-3, weight_decay=1e-4)
@@ -94,7 +98,8 @@ class SimCLRModel(L.LightningModule):
                 ):
         super().__init__()
         self.save_hyperparameters(ignore=['encoder', 'projector', 'classifier', 'domain_head', 'criterion'])
-        if scheduler_interval not in ('step', 'epoch'): raise ValueError(f"scheduler_interval must be 'step' or 'epoch', not {scheduler_interval!r}")
+        if scheduler_interval not in ('step', 'epoch'):
+            raise ValueError(f"scheduler_interval must be 'step' or 'epoch', not {scheduler_interval!r}")
         self.encoder, self.classifier, self.domain_head = encoder, classifier, domain_head
         dim = getattr(encoder, 'embed_dim', None) or getattr(encoder, 'output_dim', None)
         if projector is None and dim is None: raise ValueError('the encoder has no embed_dim: pass a projector')
@@ -103,7 +108,11 @@ class SimCLRModel(L.LightningModule):
         if criterion is not None and (temperature, base_temperature, contrast_mode) != (0.1, None, 'all'):
             raise ValueError('model.temperature, base_temperature and contrast_mode configure the default SupConLoss: '
                              'with model.criterion set, give its settings in model.criterion.init_args')
-        self.criterion = criterion if criterion is not None else SupConLoss(temperature, base_temperature, contrast_mode, gather=True)
+        self.criterion = (
+            criterion
+            if criterion is not None
+            else SupConLoss(temperature, base_temperature, contrast_mode, gather=True)
+        )
         self.optimizer_fn, self.scheduler_fn = optimizer or _adamw, scheduler
         if channels_last: self.to(memory_format=torch.channels_last)
         if pretrain_ckpt: self.load_pretrained(pretrain_ckpt)
@@ -125,31 +134,51 @@ def load_pretrained(self:SimCLRModel, path:str):
     return self
 
 # %% ../nbs/04_model.ipynb #fd833054
-def _embed_views(self, views):
+@patch
+def _embed_views(self:SimCLRModel, views):
+    "Embeddings h [V*B, d] of all views in one pass (channels-last for images if asked)."
     x = torch.cat(views) if isinstance(views, (list, tuple)) else views
     if self.hparams.channels_last and x.dim() == 4: x = x.contiguous(memory_format=torch.channels_last)
     return self.encoder(x)
 
 @patch
 def shared_step(self:SimCLRModel, batch, stage:str):
+    "Contrastive loss (plus head losses) of a batch of views; returns the loss and the first view's embedding."
     views, y = batch['views'], batch['y']
     V, B = len(views), len(y)
-    h = _embed_views(self, views)
+    h = self._embed_views(views)
     z = F.normalize(self.projector(h).float(), dim=1).reshape(V, B, -1).transpose(0, 1)  # loss in float32 under bf16
     if not torch.isfinite(z).all():
         raise FloatingPointError(f'non-finite embedding at {stage} step {self.global_step}: training stopped; '
                                  'the last checkpoint saved before this step is the last good one')
     loss = con = self.criterion(z, y)
     logs = {f'{stage}/contrastive': con}
-    loss = loss + _heads(self, h, y.repeat(V), batch.get('domain'), V, stage, logs)
+    loss = loss + self._heads(h, y.repeat(V), batch.get('domain'), V, stage, logs)
     logs[f'{stage}/loss'] = loss
-    self.log_dict(logs, prog_bar=stage == 'train', on_step=stage == 'train', on_epoch=True, batch_size=B, sync_dist=stage != 'train')
+    self.log_dict(
+        logs,
+        prog_bar=stage == 'train',
+        on_step=stage == 'train',
+        on_epoch=True,
+        batch_size=B,
+        sync_dist=stage != 'train',
+    )
     if stage == 'train' and hasattr(self.criterion, 'last_contrast_size'):  # the smallest contrast set of any rank: V x the global batch when negatives are gathered
-        self.log('train/contrast_size', float(self.criterion.last_contrast_size), on_step=False, on_epoch=True, reduce_fx='min', sync_dist=True, batch_size=B)
+        self.log(
+            'train/contrast_size',
+            float(self.criterion.last_contrast_size),
+            on_step=False,
+            on_epoch=True,
+            reduce_fx='min',
+            sync_dist=True,
+            batch_size=B,
+        )
     return loss, h[:B]
 
 # %% ../nbs/04_model.ipynb #fb75c626
-def _heads(self, h, y, domain, V, stage, logs):
+@patch
+def _heads(self:SimCLRModel, h, y, domain, V, stage, logs):
+    "The weighted classifier and domain-head losses of a batch, logged into `logs`."
     extra = h.new_zeros(())
     if self.classifier is not None and self.hparams.lambda_classifier > 0:
         lab = y >= 0
@@ -157,10 +186,15 @@ def _heads(self, h, y, domain, V, stage, logs):
             logits = self.classifier(h[lab])
             ce = F.cross_entropy(logits, y[lab])
             extra = extra + self.hparams.lambda_classifier * ce
-            logs[f'{stage}/classifier'], logs[f'{stage}/classifier_acc'] = ce, (logits.argmax(1) == y[lab]).float().mean()
+            logs[f'{stage}/classifier'], logs[f'{stage}/classifier_acc'] = (
+                ce,
+                (logits.argmax(1) == y[lab]).float().mean(),
+            )
     if self.domain_head is not None and self.hparams.lambda_domain > 0 and domain is not None:
         d = domain.repeat(V).float()
-        bce = F.binary_cross_entropy_with_logits(self.domain_head(grad_reverse(h, self.hparams.grl_alpha)).squeeze(-1), d)
+        bce = F.binary_cross_entropy_with_logits(
+            self.domain_head(grad_reverse(h, self.hparams.grl_alpha)).squeeze(-1), d
+        )
         extra = extra + self.hparams.lambda_domain * bce
         logs[f'{stage}/domain'] = bce
     return extra
@@ -168,6 +202,7 @@ def _heads(self, h, y, domain, V, stage, logs):
 # %% ../nbs/04_model.ipynb #cd079de0
 @patch
 def training_step(self:SimCLRModel, batch, batch_idx):
+    "The training loss of a batch."
     loss, _ = self.shared_step(batch, 'train')
     if not torch.isfinite(loss):
         raise FloatingPointError(f'non-finite loss at step {self.global_step}: training stopped; '
@@ -175,43 +210,71 @@ def training_step(self:SimCLRModel, batch, batch_idx):
     return loss
 
 # %% ../nbs/04_model.ipynb #c8a2a27e
-def _eval_step(self, batch, stage):
+@patch
+def _eval_step(self:SimCLRModel, batch, stage):
+    "The loss on views (when the batch has them) and the clean embedding kept for the epoch's kNN accuracy."
     if 'views' in batch: self.shared_step(batch, stage)
     self._val.append((self(batch['x']).detach().float(), batch['y_true']))
 
 @patch
-def validation_step(self:SimCLRModel, batch, batch_idx): _eval_step(self, batch, 'val')
+def validation_step(self:SimCLRModel, batch, batch_idx):
+    "Validation loss of a batch; its clean embeddings are kept for the epoch's kNN accuracy."
+    self._eval_step(batch, 'val')
 @patch
-def test_step(self:SimCLRModel, batch, batch_idx): _eval_step(self, batch, 'test')
+def test_step(self:SimCLRModel, batch, batch_idx):
+    "Test loss of a batch; its clean embeddings are kept for the epoch's kNN accuracy."
+    self._eval_step(batch, 'test')
 @patch
-def on_validation_epoch_start(self:SimCLRModel): self._val = []
+def on_validation_epoch_start(self:SimCLRModel):
+    "Start collecting the validation embeddings."
+    self._val = []
 @patch
-def on_test_epoch_start(self:SimCLRModel): self._val = []
+def on_test_epoch_start(self:SimCLRModel):
+    "Start collecting the test embeddings."
+    self._val = []
 
 # %% ../nbs/04_model.ipynb #f8dcfcd3
-def _eval_epoch_end(self, stage):
+@patch
+def _eval_epoch_end(self:SimCLRModel, stage):
+    "kNN accuracy of the collected embeddings (gathered over ranks) and the periodic corner plot."
     if not self._val: return
     h, y = torch.cat([a for a, _ in self._val]), torch.cat([b for _, b in self._val])
     self._val = []
     if self.trainer.world_size > 1: h, y = self.all_gather(h).flatten(0, 1), self.all_gather(y).flatten(0, 1)
-    if len(y) > 1: self.log(f'{stage}/knn_acc', knn_accuracy(h, y, self.hparams.knn_k), sync_dist=False, rank_zero_only=True)
+    if len(y) > 1:
+        self.log(f'{stage}/knn_acc', knn_accuracy(h, y, self.hparams.knn_k), sync_dist=False, rank_zero_only=True)
     every = self.hparams.plot_every_n_epochs
-    if stage == 'val' and every and self.current_epoch % every == 0 and self.trainer.is_global_zero and not self.trainer.sanity_checking:
-        _save_corner(self, h.cpu(), y.cpu(), f'val_corner_epoch{self.current_epoch:03d}')
+    if (
+        stage == 'val'
+        and every
+        and self.current_epoch % every == 0
+        and self.trainer.is_global_zero
+        and not self.trainer.sanity_checking
+    ):
+        self._save_corner(h.cpu(), y.cpu(), f'val_corner_epoch{self.current_epoch:03d}')
 
 @patch
-def on_validation_epoch_end(self:SimCLRModel): _eval_epoch_end(self, 'val')
+def on_validation_epoch_end(self:SimCLRModel):
+    "kNN accuracy of the validation embedding, and its corner plot every `plot_every_n_epochs`."
+    self._eval_epoch_end('val')
 @patch
-def on_test_epoch_end(self:SimCLRModel): _eval_epoch_end(self, 'test')
+def on_test_epoch_end(self:SimCLRModel):
+    "kNN accuracy of the test embedding."
+    self._eval_epoch_end('test')
 
 # %% ../nbs/04_model.ipynb #78ccec92
-def _save_corner(self, h, y, name):
-    import matplotlib; matplotlib.use('Agg', force=False)
+@patch
+def _save_corner(self:SimCLRModel, h, y, name):
+    "Save the corner plot of an embedding into the run's plots/ and TensorBoard."
+    import matplotlib
+
+    matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
     dm = getattr(self.trainer, 'datamodule', None)
     classes = getattr(getattr(dm, 'source', None), 'classes', None)
     fig = corner_plot(h.numpy(), y.numpy(), classes, title=f'{name.replace("_", " ")}')
-    out = Path(self.trainer.default_root_dir)/'plots'; out.mkdir(parents=True, exist_ok=True)
+    out = Path(self.trainer.default_root_dir) / 'plots'
+    out.mkdir(parents=True, exist_ok=True)
     save_figure(fig, out/f'{name}.png')
     for lg in self.loggers:
         if hasattr(lg.experiment, 'add_figure'): lg.experiment.add_figure(f'val/corner', fig, self.global_step)
@@ -220,13 +283,19 @@ def _save_corner(self, h, y, name):
 # %% ../nbs/04_model.ipynb #e8da9abb
 @patch
 def predict_step(self:SimCLRModel, batch, batch_idx):
+    "The embedding, label, sample index and domain of a batch of clean samples."
     return {'h': self(batch['x']).float(), 'y': batch['y_true'], 'idx': batch['idx']}
 
 @patch
 def configure_optimizers(self:SimCLRModel):
+    "The configured optimizer and, if any, its scheduler stepping every step or epoch."
     opt = self.optimizer_fn([p for p in self.parameters() if p.requires_grad])
     if self.scheduler_fn is None: return opt
     sched = self.scheduler_fn(opt)
     if getattr(sched, 'total', 0) is None:  # WarmupCosine without a length: the whole training
-        sched.total = int(self.trainer.estimated_stepping_batches if self.hparams.scheduler_interval == 'step' else self.trainer.max_epochs)
+        sched.total = int(
+            self.trainer.estimated_stepping_batches
+            if self.hparams.scheduler_interval == 'step'
+            else self.trainer.max_epochs
+        )
     return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': self.hparams.scheduler_interval}}

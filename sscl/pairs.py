@@ -12,7 +12,16 @@ import lightning as L
 from torch.utils.data import Dataset, DataLoader
 from fastcore.basics import patch
 from .io import safe_unpickle
-from .augment import Views, digits_augment, simclr_augment, small_image_augment, timeseries_augment, jet_augment, GaussianNoise, NoiseShift
+from sscl.augment import (
+    Views,
+    digits_augment,
+    simclr_augment,
+    small_image_augment,
+    timeseries_augment,
+    jet_augment,
+    GaussianNoise,
+    NoiseShift,
+)
 
 # %% auto #0
 __all__ = ['IMG_EXTS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_NAMES', 'integer_labels', 'Samples', 'stratified_split', 'few_labels',
@@ -29,9 +38,13 @@ def integer_labels(y, # labels: integers, or floats holding whole numbers
     "`y` as int64; ValueError if a value is not a whole number (a float label would be truncated silently)."
     y = np.asarray(y)
     if y.dtype.kind in 'iub': return y.astype(np.int64)
-    if y.dtype.kind != 'f': raise ValueError(f'{what} must be integer class ids (-1 for unlabelled), not {y.dtype} values')
+    if y.dtype.kind != 'f':
+        raise ValueError(f'{what} must be integer class ids (-1 for unlabelled), not {y.dtype} values')
     bad = ~np.isfinite(y) | (y != np.round(y))
-    if bad.any(): raise ValueError(f'{what} must be integer class ids (-1 for unlabelled); {int(bad.sum())} are not, e.g. {y[bad][0].item()!r}')
+    if bad.any():
+        raise ValueError(
+            f'{what} must be integer class ids (-1 for unlabelled); {int(bad.sum())} are not, e.g. {y[bad][0].item()!r}'
+        )
     return y.astype(np.int64)
 
 # %% ../nbs/03_pairs.ipynb #e106fd4e
@@ -40,9 +53,13 @@ class Samples:
     def __init__(self, x, y, domain=None, loader=None, classes:list[str]|None=None):
         self.x, self.loader = x, loader
         self.y = torch.as_tensor(integer_labels(y), dtype=torch.long)
-        self.domain = torch.zeros_like(self.y) if domain is None else torch.as_tensor(np.asarray(domain), dtype=torch.long)
+        self.domain = (
+            torch.zeros_like(self.y) if domain is None else torch.as_tensor(np.asarray(domain), dtype=torch.long)
+        )
         if len(self.x) != len(self.y) or len(self.domain) != len(self.y):
-            raise ValueError(f'{len(self.x)} inputs, {len(self.y)} labels and {len(self.domain)} domains: they must match')
+            raise ValueError(
+                f'{len(self.x)} inputs, {len(self.y)} labels and {len(self.domain)} domains: they must match'
+            )
         self.classes = classes if classes is not None else [str(c) for c in sorted(set(self.y.tolist()))]
 
     def __len__(self): return len(self.y)
@@ -59,7 +76,8 @@ def stratified_split(y:torch.Tensor, # labels
         idx = (y == c).nonzero()[:, 0]
         idx = idx[torch.randperm(len(idx), generator=g)]
         k = min(len(idx) - 1, max(1, round(fraction * len(idx)))) if fraction > 0 and len(idx) > 1 else 0
-        second.append(idx[:k]); first.append(idx[k:])
+        second.append(idx[:k])
+        first.append(idx[k:])
     return torch.cat(first).sort()[0], torch.cat(second).sort()[0]
 
 # %% ../nbs/03_pairs.ipynb #e8400a50
@@ -68,7 +86,8 @@ def few_labels(y:torch.Tensor, # true labels of the training samples
                per_class:int|None=None, # or: exactly this many labels per class
                seed:int=0) -> torch.Tensor:
     "Labels with all but a stratified, seeded subset replaced by -1; every class keeps at least one label."
-    if per_class is None and not 0 < fraction <= 1: raise ValueError(f'label_fraction must be in (0, 1], got {fraction}')
+    if per_class is None and not 0 < fraction <= 1:
+        raise ValueError(f'label_fraction must be in (0, 1], got {fraction}')
     g, out = torch.Generator().manual_seed(seed), torch.full_like(y, -1)
     for c in torch.unique(y):
         idx = (y == c).nonzero()[:, 0]
@@ -81,7 +100,12 @@ def few_labels(y:torch.Tensor, # true labels of the training samples
 class ViewDataset(Dataset):
     "Training samples: `n_views` augmented views, the visible label, index and domain."
     def __init__(self, samples:Samples, indices, labels, transform, n_views:int=2):
-        self.s, self.indices, self.labels, self.views = samples, torch.as_tensor(indices), labels, Views(transform, n_views)
+        self.s, self.indices, self.labels, self.views = (
+            samples,
+            torch.as_tensor(indices),
+            labels,
+            Views(transform, n_views),
+        )
     def __len__(self): return len(self.indices)
     def __getitem__(self, i):
         j = int(self.indices[i])
@@ -93,8 +117,15 @@ class EvalDataset(ViewDataset):
         super().__init__(samples, indices, labels, transform, max(n_views, 1))
         self.eval_transform, self.n_views = eval_transform, n_views
     def __getitem__(self, i):
-        j = int(self.indices[i]); raw = self.s.get(j)
-        d = {'x': self.eval_transform(raw), 'y': self.labels[i], 'y_true': self.s.y[j], 'idx': j, 'domain': self.s.domain[j]}
+        j = int(self.indices[i])
+        raw = self.s.get(j)
+        d = {
+            'x': self.eval_transform(raw),
+            'y': self.labels[i],
+            'y_true': self.s.y[j],
+            'idx': j,
+            'domain': self.s.domain[j],
+        }
         if self.n_views: d['views'] = self.views(raw)
         return d
 
@@ -108,16 +139,19 @@ def check_data_settings(batch_size:int, num_workers:int, n_views:int, mode:str, 
     def bad(key, value, allowed): raise ValueError(f'data.init_args.{key}={value!r}: {allowed}')
     def is_int(v): return isinstance(v, int) and not isinstance(v, bool)
     if mode not in ('views', 'labels'): bad('mode', mode, "'views' or 'labels' (SimCLR or SupCon)")
-    if not is_int(batch_size) or batch_size < 2: bad('batch_size', batch_size, 'a contrastive batch needs at least 2 samples')
+    if not is_int(batch_size) or batch_size < 2:
+        bad('batch_size', batch_size, 'a contrastive batch needs at least 2 samples')
     if not is_int(num_workers) or num_workers < 0: bad('num_workers', num_workers, 'an integer >= 0')
     if not is_int(n_views) or n_views < 1: bad('n_views', n_views, 'an integer >= 1')
     if mode == 'views' and n_views < 2: bad('n_views', n_views, "'views' mode needs at least 2 views (the positives)")
     if labels_per_class is not None and (not is_int(labels_per_class) or labels_per_class < 1):
         bad('labels_per_class', labels_per_class, 'an integer >= 1, or null to use label_fraction')
-    if labels_per_class is None and not 0 < label_fraction <= 1: bad('label_fraction', label_fraction, 'a share in (0, 1]')
+    if labels_per_class is None and not 0 < label_fraction <= 1:
+        bad('label_fraction', label_fraction, 'a share in (0, 1]')
     if not 0 <= val_fraction < 1: bad('val_fraction', val_fraction, 'a share in [0, 1)')
     if not 0 < test_fraction < 1: bad('test_fraction', test_fraction, 'a share in (0, 1)')
-    if predict_split not in ('train', 'val', 'test', 'all'): bad('predict_split', predict_split, 'train, val, test or all')
+    if predict_split not in ('train', 'val', 'test', 'all'):
+        bad('predict_split', predict_split, 'train, val, test or all')
 
 # %% ../nbs/03_pairs.ipynb #f8464cf8
 def check_finite(s:Samples, # the source
@@ -130,8 +164,10 @@ def check_finite(s:Samples, # the source
     bad = ~torch.isfinite(x.reshape(len(x), -1)).all(1)  # [n]
     if bad.any():
         rows = idx[bad][:5].tolist()
-        raise ValueError(f'{int(bad.sum())} {split} samples hold NaN or infinite inputs (rows {rows}{" ..." if bad.sum() > 5 else ""}): '
-                         'clean or drop them')
+        raise ValueError(
+            f'{int(bad.sum())} {split} samples hold NaN or infinite inputs (rows'
+            f' {rows}{" ..." if bad.sum() > 5 else ""}): clean or drop them'
+        )
 
 # %% ../nbs/03_pairs.ipynb #936a5e7a
 class PairDataModule(L.LightningDataModule):
@@ -155,14 +191,38 @@ class PairDataModule(L.LightningDataModule):
                  eval_transform=None, # transform of one clean sample; None: the data set's default
                 ):
         super().__init__()
-        check_data_settings(batch_size=batch_size, num_workers=num_workers, n_views=n_views, mode=mode, label_fraction=label_fraction,
-                            labels_per_class=labels_per_class, val_fraction=val_fraction, test_fraction=test_fraction,
-                            predict_split=predict_split)
-        self.batch_size, self.num_workers, self.pin_memory, self.n_views, self.mode = batch_size, num_workers, pin_memory, n_views, mode
-        if pseudo_labels is not None and mode != 'labels': raise ValueError("pseudo_labels need mode 'labels' (training shows labels)")
-        self.label_fraction, self.labels_per_class, self.exclude_classes = label_fraction, labels_per_class, list(exclude_classes)
+        check_data_settings(
+            batch_size=batch_size,
+            num_workers=num_workers,
+            n_views=n_views,
+            mode=mode,
+            label_fraction=label_fraction,
+            labels_per_class=labels_per_class,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            predict_split=predict_split,
+        )
+        self.batch_size, self.num_workers, self.pin_memory, self.n_views, self.mode = (
+            batch_size,
+            num_workers,
+            pin_memory,
+            n_views,
+            mode,
+        )
+        if pseudo_labels is not None and mode != 'labels':
+            raise ValueError("pseudo_labels need mode 'labels' (training shows labels)")
+        self.label_fraction, self.labels_per_class, self.exclude_classes = (
+            label_fraction,
+            labels_per_class,
+            list(exclude_classes),
+        )
         self.labeled_domains, self.pseudo_labels = labeled_domains, pseudo_labels
-        self.val_fraction, self.test_fraction, self.predict_split, self.seed = val_fraction, test_fraction, predict_split, seed
+        self.val_fraction, self.test_fraction, self.predict_split, self.seed = (
+            val_fraction,
+            test_fraction,
+            predict_split,
+            seed,
+        )
         self._train_tf, self._eval_tf, self.splits = train_transform, eval_transform, None
 
     def load(self) -> dict[str, Samples]: raise NotImplementedError
@@ -184,10 +244,15 @@ def read_pseudo_labels(path:str, # .npz with idx, label, n_source
     f = np.load(path)
     missing = {'idx', 'label', 'n_source'} - set(f.files)
     if missing: raise ValueError(f'{path} lacks {sorted(missing)}: write it with sscl.semisup.save_pseudo_labels')
-    if int(f['n_source']) != n_source: raise ValueError(f'{path} was made for a data set of {int(f["n_source"])} samples, this one has {n_source}')
+    if int(f['n_source']) != n_source:
+        raise ValueError(f'{path} was made for a data set of {int(f["n_source"])} samples, this one has {n_source}')
     lookup = dict(zip(f['idx'].tolist(), f['label'].tolist()))
     absent = [int(i) for i in train_idx if int(i) not in lookup]
-    if absent: raise ValueError(f'{path} has no label for {len(absent)} training samples (e.g. index {absent[0]}): was it made with another seed or split?')
+    if absent:
+        raise ValueError(
+            f'{path} has no label for {len(absent)} training samples (e.g. index {absent[0]}): was it made with another'
+            ' seed or split?'
+        )
     return torch.tensor([lookup[int(i)] for i in train_idx], dtype=torch.long)
 
 # %% ../nbs/03_pairs.ipynb #51fe19cb
@@ -202,21 +267,33 @@ def setup(self:PairDataModule, stage:str|None=None):
     tr, va = stratified_split(s.y[train_idx], self.val_fraction, self.seed + 1)
     train_idx, val_idx = train_idx[tr], train_idx[va]
     unknown = sorted(set(self.exclude_classes) - set(s.y.tolist()))
-    if unknown: raise ValueError(f'exclude_classes {unknown} are not in the data; its classes are {sorted(set(s.y.tolist()))}')
+    if unknown:
+        raise ValueError(f'exclude_classes {unknown} are not in the data; its classes are {sorted(set(s.y.tolist()))}')
     keep = lambda idx: idx[~torch.isin(s.y[idx], torch.tensor(self.exclude_classes, dtype=torch.long))]
     train_idx, val_idx = keep(train_idx), keep(val_idx)
     test_idx = torch.arange(len(test_s)) if test_idx is None else test_idx
     for name, smp, idx in (('training', s, train_idx), ('test', test_s, test_idx)): check_finite(smp, idx, name)
     self.source, self.test_source = s, test_s
     self.splits = {'train': train_idx, 'val': val_idx, 'test': test_idx}
-    self.known_labels = _known_labels(self, s, train_idx)
-    visible = self.known_labels if self.pseudo_labels is None else read_pseudo_labels(self.pseudo_labels, train_idx, len(s))
+    self.known_labels = self._known_labels(s, train_idx)
+    visible = (
+        self.known_labels if self.pseudo_labels is None else read_pseudo_labels(self.pseudo_labels, train_idx, len(s))
+    )
     self.train_labels = torch.full_like(visible, -1) if self.mode == 'views' else visible
 
-def _known_labels(self, s, train_idx):
+@patch
+def _known_labels(self:PairDataModule, s, train_idx):
     "The few true labels training may use: `few_labels` within the labelled domains, -1 elsewhere."
-    dom = torch.ones(len(train_idx), dtype=torch.bool) if self.labeled_domains is None else torch.isin(s.domain[train_idx], torch.as_tensor(self.labeled_domains))
-    if not dom.any(): raise ValueError(f'labeled_domains {self.labeled_domains}: no training sample is in them (domains present: {sorted(set(s.domain.tolist()))})')
+    dom = (
+        torch.ones(len(train_idx), dtype=torch.bool)
+        if self.labeled_domains is None
+        else torch.isin(s.domain[train_idx], torch.as_tensor(self.labeled_domains))
+    )
+    if not dom.any():
+        raise ValueError(
+            f'labeled_domains {self.labeled_domains}: no training sample is in them (domains present:'
+            f' {sorted(set(s.domain.tolist()))})'
+        )
     known = torch.full((len(train_idx),), -1, dtype=torch.long)
     known[dom] = few_labels(s.y[train_idx][dom], self.label_fraction, self.labels_per_class, self.seed + 2)
     return known
@@ -224,6 +301,7 @@ def _known_labels(self, s, train_idx):
 # %% ../nbs/03_pairs.ipynb #9d0a39aa
 @patch
 def _loader(self:PairDataModule, ds, shuffle):
+    "A DataLoader over `ds` with this module's batch size and workers."
     g = torch.Generator().manual_seed(self.seed)
     return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, drop_last=shuffle and len(ds) > self.batch_size,
                       num_workers=self.num_workers, pin_memory=self.pin_memory, generator=g,
@@ -231,6 +309,7 @@ def _loader(self:PairDataModule, ds, shuffle):
 
 @patch
 def _eval_ds(self:PairDataModule, split, n_views):
+    "The dataset of an evaluation split (or 'all'): n_views views for the loss and the clean sample for the embedding."
     if split == 'all': src, idx = self.source, torch.arange(len(self.source))
     else: src, idx = (self.test_source if split == 'test' else self.source), self.splits[split]
     shown = src.y[idx] if self.mode == 'labels' else torch.full((len(idx),), -1)  # the loss sees what training sees
@@ -239,15 +318,22 @@ def _eval_ds(self:PairDataModule, split, n_views):
 # %% ../nbs/03_pairs.ipynb #28f8b915
 @patch
 def train_dataloader(self:PairDataModule):
+    "Shuffled batches of views of the training split, the last incomplete batch dropped."
     ds = ViewDataset(self.source, self.splits['train'], self.train_labels, self.train_transform, self.n_views)
     return self._loader(ds, True)
 
 @patch
-def val_dataloader(self:PairDataModule): return self._loader(self._eval_ds('val', self.n_views), False)
+def val_dataloader(self:PairDataModule):
+    "Batches of the validation split, in order."
+    return self._loader(self._eval_ds('val', self.n_views), False)
 @patch
-def test_dataloader(self:PairDataModule): return self._loader(self._eval_ds('test', self.n_views), False)
+def test_dataloader(self:PairDataModule):
+    "Batches of the test split, in order."
+    return self._loader(self._eval_ds('test', self.n_views), False)
 @patch
-def predict_dataloader(self:PairDataModule): return self._loader(self._eval_ds(self.predict_split, 0), False)
+def predict_dataloader(self:PairDataModule):
+    "Clean samples of `predict_split`, in order."
+    return self._loader(self._eval_ds(self.predict_split, 0), False)
 
 # %% ../nbs/03_pairs.ipynb #81aa3338
 class DigitsDataModule(PairDataModule):
@@ -291,7 +377,10 @@ def data_root(root:str|None, # the config's root, or None
              ) -> Path:
     "The data folder: `root` (environment variables expanded), else `$SSCL_DATA/name`; FileNotFoundError naming the path and layout if absent."
     if root is None and 'SSCL_DATA' not in os.environ:
-        raise FileNotFoundError(f'no data root for {name}: set `root` in the config or the SSCL_DATA environment variable. Expected layout:\n{layout}')
+        raise FileNotFoundError(
+            f'no data root for {name}: set `root` in the config or the SSCL_DATA environment variable. Expected'
+            f' layout:\n{layout}'
+        )
     path = Path(os.path.expandvars(str(root)) if root is not None else Path(os.environ['SSCL_DATA'])/name).expanduser()
     if '$' in str(path): raise FileNotFoundError(f'data root {path}: an environment variable in it is not set')
     if not path.exists(): raise FileNotFoundError(f'data root {path} does not exist. Expected layout:\n{layout}')
@@ -315,7 +404,8 @@ def scan_folder(root:Path, classes:list[str]|None=None) -> Samples:
         if not d.is_dir(): raise FileNotFoundError(f'class folder {d} is missing')
         fs = sorted(f for f in d.iterdir() if f.suffix.lower() in IMG_EXTS)
         if not fs: raise ValueError(f'class folder {d} holds no images ({", ".join(IMG_EXTS)})')
-        files += fs; labels += [i] * len(fs)
+        files += fs
+        labels += [i] * len(fs)
     return Samples(files, labels, loader=load_image, classes=classes)
 
 # %% ../nbs/03_pairs.ipynb #e87933b0
@@ -330,7 +420,12 @@ class _ImageDataModule(PairDataModule):
     def default_eval_transform(self):
         from torchvision.transforms import v2 as T
         from sscl.augment import IMAGENET_MEAN, IMAGENET_STD
-        ops = [T.ToImage(), T.Resize(self.image_size, antialias=True), T.CenterCrop(self.image_size), T.ToDtype(torch.float32, scale=True)]
+        ops = [
+            T.ToImage(),
+            T.Resize(self.image_size, antialias=True),
+            T.CenterCrop(self.image_size),
+            T.ToDtype(torch.float32, scale=True),
+        ]
         return self._shifted(T.Compose(ops + ([T.Normalize(IMAGENET_MEAN, IMAGENET_STD)] if self.normalize else [])))
     def _mark(self, s:Samples):
         if self.shift is not None: s.domain = torch.ones_like(s.y)
@@ -341,7 +436,8 @@ class ImageFolderDataModule(_ImageDataModule):
     "Images in root/<class>/*.png|jpg (one folder per class)."
     def __init__(self, root:str|None=None, # folder holding one sub-folder per class
                  **kwargs):
-        super().__init__(**kwargs); self.root = root
+        super().__init__(**kwargs)
+        self.root = root
     def load(self):
         root = data_root(self.root, 'images', '  <root>/<class name>/<image>.png|jpg ...  (one folder per class)')
         return {'all': self._mark(scan_folder(root))}
@@ -359,19 +455,26 @@ class ImagenetteDataModule(_ImageDataModule):
                  size:str='320px', # 'full', '320px' or '160px'
                  **kwargs):
         if size not in _IMAGENETTE_DIRS: raise ValueError(f"size must be one of {list(_IMAGENETTE_DIRS)}, not {size!r}")
-        super().__init__(**kwargs); self.root, self.size = root, size
+        super().__init__(**kwargs)
+        self.root, self.size = root, size
 
     def load(self):
         sub = _IMAGENETTE_DIRS[self.size]
-        layout = f'  <root>/{sub}/train/<WordNet id>/*.JPEG\n  <root>/{sub}/val/<WordNet id>/*.JPEG\n  WordNet ids: {", ".join(IMAGENETTE_CLASSES)}'
+        layout = (
+            f'  <root>/{sub}/train/<WordNet id>/*.JPEG\n  <root>/{sub}/val/<WordNet id>/*.JPEG\n  WordNet ids:'
+            f' {", ".join(IMAGENETTE_CLASSES)}'
+        )
         base = data_root(self.root, 'imagenette', layout)/sub
         if not base.is_dir(): raise FileNotFoundError(f'{base} does not exist. Expected layout:\n{layout}')
-        return {k: self._mark(scan_folder(base/d, IMAGENETTE_CLASSES)) for k, d in (('train', 'train'), ('test', 'val'))}
+        return {
+            k: self._mark(scan_folder(base / d, IMAGENETTE_CLASSES)) for k, d in (('train', 'train'), ('test', 'val'))
+        }
 
 class NoisyImagenetteDataModule(ImagenetteDataModule):
     "Imagenette with Gaussian noise of size `eps` added with probability `p` (domain 1)."
     def __init__(self, eps:float=0.1, p:float=1.0, **kwargs):
-        super().__init__(shift=NoiseShift(eps, p), **kwargs); self.eps, self.p = eps, p
+        super().__init__(shift=NoiseShift(eps, p), **kwargs)
+        self.eps, self.p = eps, p
 
 # %% ../nbs/03_pairs.ipynb #168b39d1
 class CIFAR10DataModule(_ImageDataModule):
@@ -379,8 +482,10 @@ class CIFAR10DataModule(_ImageDataModule):
     def __init__(self, root:str|None=None, # folder holding cifar-10-batches-py/
                  check_md5:bool=True, # verify each file against the original's MD5 sum
                  image_size:int=32, **kwargs):
-        super().__init__(image_size=image_size, **kwargs); self.root, self.check_md5 = root, check_md5
-    def default_train_transform(self): return self._shifted(small_image_augment(self.image_size, normalize=self.normalize))
+        super().__init__(image_size=image_size, **kwargs)
+        self.root, self.check_md5 = root, check_md5
+    def default_train_transform(self):
+        return self._shifted(small_image_augment(self.image_size, normalize=self.normalize))
 
     def _read(self, base, files):
         from torchvision.datasets import CIFAR10
@@ -389,16 +494,21 @@ class CIFAR10DataModule(_ImageDataModule):
         xs, ys = [], []
         for f in files:
             p = base/f
-            if not p.is_file(): raise FileNotFoundError(f'{p} is missing (CIFAR-10 python version: data_batch_1..5, test_batch)')
+            if not p.is_file():
+                raise FileNotFoundError(f'{p} is missing (CIFAR-10 python version: data_batch_1..5, test_batch)')
             if self.check_md5 and not check_integrity(str(p), sums[f]):
-                raise ValueError(f'{p} does not have the MD5 sum of the original file; pass check_md5=False to accept this copy')
+                raise ValueError(
+                    f'{p} does not have the MD5 sum of the original file; pass check_md5=False to accept this copy'
+                )
             d = safe_unpickle(p)
-            xs.append(torch.as_tensor(np.asarray(d['data'], dtype=np.uint8)).reshape(-1, 3, 32, 32)); ys += list(d['labels'])
+            xs.append(torch.as_tensor(np.asarray(d['data'], dtype=np.uint8)).reshape(-1, 3, 32, 32))
+            ys += list(d['labels'])
         return torch.cat(xs), ys
 
 # %% ../nbs/03_pairs.ipynb #34a871e7
 @patch
 def load(self:CIFAR10DataModule):
+    "The CIFAR-10 batches, read with the restricted unpickler; batches.meta checked against its MD5 sum."
     layout = '  <root>/cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta}'
     base = data_root(self.root, 'cifar10', layout)/'cifar-10-batches-py'
     if not base.is_dir(): raise FileNotFoundError(f'{base} does not exist. Expected layout:\n{layout}')
@@ -407,7 +517,10 @@ def load(self:CIFAR10DataModule):
         from torchvision.datasets import CIFAR10
         from torchvision.datasets.utils import check_integrity
         if self.check_md5 and not check_integrity(str(base/'batches.meta'), CIFAR10.meta['md5']):
-            raise ValueError(f"{base/'batches.meta'} does not have the MD5 sum of the original file; pass check_md5=False to accept this copy")
+            raise ValueError(
+                f"{base/'batches.meta'} does not have the MD5 sum of the original file; pass check_md5=False to accept"
+                " this copy"
+            )
         classes = [str(c) for c in safe_unpickle(base/'batches.meta')['label_names']]
     tr = self._read(base, [f'data_batch_{i}' for i in range(1, 6)])
     te = self._read(base, ['test_batch'])
@@ -417,9 +530,13 @@ def load(self:CIFAR10DataModule):
 def read_arrays(path, x_key='x', y_key='y', domain_key='domain', labels_path=None):
     "(x, y, domain or None) from a .npz/.h5 file with those keys, or a .npy file plus a labels .npy."
     path = Path(path).expanduser()
-    if not path.is_file(): raise FileNotFoundError(f'array file {path} does not exist (.npz/.h5 with keys {x_key!r}, {y_key!r}; or .npy + labels_path)')
+    if not path.is_file():
+        raise FileNotFoundError(
+            f'array file {path} does not exist (.npz/.h5 with keys {x_key!r}, {y_key!r}; or .npy + labels_path)'
+        )
     if path.suffix == '.npy':
-        if labels_path is None: raise ValueError(f'{path} holds only inputs: pass labels_path, a .npy of integer labels')
+        if labels_path is None:
+            raise ValueError(f'{path} holds only inputs: pass labels_path, a .npy of integer labels')
         return np.load(path), np.load(labels_path), None
     if path.suffix == '.npz': f = np.load(path)
     elif path.suffix in ('.h5', '.hdf5'):
@@ -481,7 +598,8 @@ def _one_jet(c, max_particles, pt_jet, rng):
         parts.append(np.column_stack([pts, pos]))
     k = rng.poisson(6)
     soft = np.column_stack([rng.exponential(0.1 * pt_jet / max(k, 1), k), rng.uniform(-0.8, 0.8, (k, 2))])
-    p = np.concatenate(parts + [soft]); p = p[np.argsort(-p[:, 0])][:max_particles]
+    p = np.concatenate(parts + [soft])
+    p = p[np.argsort(-p[:, 0])][:max_particles]
     return np.concatenate([p, np.zeros((max_particles - len(p), 3))])
 
 def simulate_jets(n_per_class:int=1000, max_particles:int=32, pt_jet:float=500., seed:int=0):
@@ -500,7 +618,9 @@ def _waveform(c, t, rng):
     if c == 2:
         f0, k, tau = rng.uniform(8, 15), rng.uniform(60, 120), rng.uniform(0.08, 0.15)
         s = t - t0 + tau
-        return np.where((s > 0) & (s < 2 * tau), np.sin(2 * np.pi * (f0 * s + 0.5 * k * s ** 2)) * np.sin(np.pi * s / (2 * tau)), 0.)
+        return np.where(
+            (s > 0) & (s < 2 * tau), np.sin(2 * np.pi * (f0 * s + 0.5 * k * s**2)) * np.sin(np.pi * s / (2 * tau)), 0.0
+        )
     return np.exp(-((t - t0) / rng.uniform(0.01, 0.02)) ** 2) * rng.normal(0, 1.5, t.shape)
 
 def simulate_timeseries(n_per_class:int=500, length:int=200, amplitude:float=3.0, anomaly:bool=True, seed:int=0):
@@ -531,7 +651,8 @@ class GaussianClassesDataModule(PairDataModule):
 class ToyJetsDataModule(PairDataModule):
     "Toy 1-, 2- and 3-prong jets as particle sets; views rotate, smear, drop soft particles and shuffle."
     def __init__(self, n_per_class:int=1000, max_particles:int=32, sim_seed:int=0, **kwargs):
-        super().__init__(**kwargs); self.sim = dict(n_per_class=n_per_class, max_particles=max_particles, seed=sim_seed)
+        super().__init__(**kwargs)
+        self.sim = dict(n_per_class=n_per_class, max_particles=max_particles, seed=sim_seed)
     def load(self):
         x, y = simulate_jets(**self.sim)
         return {'all': Samples(torch.from_numpy(x), y, classes=['1-prong', '2-prong (W)', '3-prong (top)'])}
@@ -540,12 +661,22 @@ class ToyJetsDataModule(PairDataModule):
 # %% ../nbs/03_pairs.ipynb #4c54b217
 class ToyTimeSeriesDataModule(PairDataModule):
     "Toy two-detector series (noise, sine-Gaussian, chirp, bursts); views shift, offset, scale and add noise."
-    def __init__(self, n_per_class:int=500, length:int=200, amplitude:float=3.0, anomaly:bool=True, sim_seed:int=0, **kwargs):
+    def __init__(
+        self,
+        n_per_class: int = 500,
+        length: int = 200,
+        amplitude: float = 3.0,
+        anomaly: bool = True,
+        sim_seed: int = 0,
+        **kwargs
+    ):
         super().__init__(**kwargs)
         self.sim = dict(n_per_class=n_per_class, length=length, amplitude=amplitude, anomaly=anomaly, seed=sim_seed)
     def load(self):
         x, y = simulate_timeseries(**self.sim)
-        return {'all': Samples(torch.from_numpy(x), y, classes=['noise', 'sine-Gaussian', 'chirp', 'burst'][:len(set(y))])}
+        return {
+            'all': Samples(torch.from_numpy(x), y, classes=['noise', 'sine-Gaussian', 'chirp', 'burst'][: len(set(y))])
+        }
     def default_train_transform(self): return timeseries_augment()
 
 class MNIST1DDataModule(PairDataModule):

@@ -103,7 +103,11 @@ def _labelled(base:dict, # the base fit config
               fixed:dict, # the overrides no round may undo (the few true labels)
              ) -> dict:
     "The overrides that make round `i` train SupCon on the pseudo-labels from round `i - 1`."
-    out_i = {**fixed, 'data.init_args.mode': 'labels', 'data.init_args.pseudo_labels': str(out/f'pseudo_labels_round{i}.npz')}
+    out_i = {
+        **fixed,
+        'data.init_args.mode': 'labels',
+        'data.init_args.pseudo_labels': str(out / f'pseudo_labels_round{i}.npz'),
+    }
     if init == 'round1': out_i[model_key(base, 'pretrain_ckpt')] = str(out/f'round{i - 1}'/'checkpoints'/'last.ckpt')
     return out_i
 
@@ -117,7 +121,8 @@ def _read_pipeline_config(path:Path) -> dict:
     init = (cfg.get('round2') or {}).get('init', 'round1')
     if init not in ('round1', 'scratch'): raise ValueError(f"round2.init must be 'round1' or 'scratch', not {init!r}")
     cycles = cfg.get('cycles', 1)
-    if not isinstance(cycles, int) or cycles < 1: raise ValueError(f'cycles must be a whole number >= 1, not {cycles!r}')
+    if not isinstance(cycles, int) or cycles < 1:
+        raise ValueError(f'cycles must be a whole number >= 1, not {cycles!r}')
     return cfg
 
 # %% ../nbs/07b_pipeline.ipynb #1d4388f9
@@ -137,7 +142,9 @@ def plan_pipeline(path:str|Path, # the pipeline config file
         rounds.append(Round(f'round{i}', config, labels_from=f'round{i - 1}'))
     if cfg.get('adaptation'):
         last = rounds[-1]
-        config = apply_overrides(apply_overrides(last.config, cfg['adaptation']), _labelled(base, out, len(rounds), init, fixed))
+        config = apply_overrides(
+            apply_overrides(last.config, cfg['adaptation']), _labelled(base, out, len(rounds), init, fixed)
+        )
         rounds.append(Round(f'{last.name}_adapted', config, adapted=True))
     for r in rounds: set_dotted(r.config, 'trainer.default_root_dir', str(out/r.name))
     return Plan(out, rounds, {**PSEUDO_LABEL_DEFAULTS, **(cfg.get('pseudo_label') or {})},
@@ -177,7 +184,8 @@ def round_command(cfg_file:Path, # the round's fit config
                  ) -> list[str]:
     "The `sscl fit` command line of a round."
     cmd = [sys.executable, '-m', 'sscl', 'fit', '--config', str(cfg_file)] + ['--overwrite'] * overwrite
-    if resume and (run_dir/'checkpoints'/'last.ckpt').exists(): cmd += ['--ckpt_path', str(run_dir/'checkpoints'/'last.ckpt')]
+    if resume and (run_dir / 'checkpoints' / 'last.ckpt').exists():
+        cmd += ['--ckpt_path', str(run_dir / 'checkpoints' / 'last.ckpt')]
     return cmd
 
 # %% ../nbs/07b_pipeline.ipynb #108c0e3c
@@ -226,8 +234,11 @@ def raw_baselines(dm, # the pipeline's data module
     spread = LabelSpreading(kernel='knn', n_neighbors=k, max_iter=100)
     spread.fit(np.concatenate([xtr, xte]), np.concatenate([known, np.full(len(xte), -1)]))
     km = label_test(xtr, known, xte, 'kmeans')
-    return {'raw 1-NN': accuracies(nn1, yte, dom), 'raw LabelSpreading': accuracies(spread.transduction_[len(xtr):], yte, dom),
-            'raw k-means': accuracies(km, yte, dom)}
+    return {
+        'raw 1-NN': accuracies(nn1, yte, dom),
+        'raw LabelSpreading': accuracies(spread.transduction_[len(xtr) :], yte, dom),
+        'raw k-means': accuracies(km, yte, dom),
+    }
 
 # %% ../nbs/07b_pipeline.ipynb #0d2b505a
 def pipeline_plots(out:Path, # the pipeline directory
@@ -268,7 +279,9 @@ def _table_rows(table:dict, # step -> accuracies
     head = '| step | test accuracy |' + (' source (domain 0) | target (domain 1) |' if domains else '')
     rows = [head, '|---|---|' + '---|' * len(cols)]
     for name, row in table.items():
-        rows.append(f'| {name} | {row["accuracy"]:.3f} |' + ''.join(f' {row[k]:.3f} |' if k in row else ' |' for k in cols))
+        rows.append(
+            f'| {name} | {row["accuracy"]:.3f} |' + ''.join(f' {row[k]:.3f} |' if k in row else ' |' for k in cols)
+        )
     return rows
 
 # %% ../nbs/07b_pipeline.ipynb #db4c9825
@@ -286,32 +299,47 @@ def report_md(cfg_path:Path, # the pipeline config
              f'{len(dm.splits["test"])} test samples. Each accuracy labels the test samples from the {n_known} known '
              f'labels only ({_vote(plan.evaluate)}).', '']
     lines += _table_rows(table, domains) + ['']
-    lines += [f'Pseudo-labels for {n} ({st["method"]} in {st["from"]}\'s embedding, threshold {st["threshold"]}): '
-              f'{st["kept"]} of {st["unlabelled"]} unlabelled training samples kept, {st["accuracy_kept"]:.3f} of them right '
-              '(checked against the true labels, which no step uses).  ' for n, st in pl_stats.items()]
+    lines += [
+        f'Pseudo-labels for {n} ({st["method"]} in {st["from"]}\'s embedding, threshold {st["threshold"]}): '
+        f'{st["kept"]} of {st["unlabelled"]} unlabelled training samples kept, {st["accuracy_kept"]:.3f} of them right '
+        '(checked against the true labels, which no step uses).  '
+        for n, st in pl_stats.items()
+    ]
     lines += ['', '![accuracy by step](accuracy.png)', '', '![confusion matrix](confusion.png)', '']
     lines += [f'![{n}](corner_{n}.png)' for n in dict.fromkeys((plan.names[0], plan.names[-1]))]
     rerun = ', '.join(f'`{n}.yaml`' for n in plan.names)
     return '\n'.join(lines + ['', f'Rerun a round with `sscl fit --config <dir>/<round>.yaml`; {rerun}.', ''])
 
 # %% ../nbs/07b_pipeline.ipynb #55d6a2c3
-PIPELINE_FILES = ('round*.yaml', 'pseudo_labels_round*.npz', 'report.md', 'report.json', 'accuracy.png', 'confusion.png',
-                  'corner_*.png')
+PIPELINE_FILES = (
+    'round*.yaml',
+    'pseudo_labels_round*.npz',
+    'report.md',
+    'report.json',
+    'accuracy.png',
+    'confusion.png',
+    'corner_*.png',
+)
 
 def prepare_dir(out:Path, # the pipeline directory
                 overwrite:bool, # remove the files an earlier pipeline wrote here
                 resume:bool, # keep them
                ):
     "Check that the pipeline may write into `out`; `overwrite` removes the files a pipeline writes there, by name."
-    if overwrite and resume: raise ValueError('choose --overwrite (start over) or --resume (keep finished rounds), not both')
+    if overwrite and resume:
+        raise ValueError('choose --overwrite (start over) or --resume (keep finished rounds), not both')
     if out.exists() and not out.is_dir(): raise FileExistsError(f'pipeline dir {out} is a file')
     used, mark = out.exists() and any(out.iterdir()), read_mark(out)
     ours = (mark or {}).get('kind') == 'pipeline' or (resume and mark is None and (out/'round1.yaml').is_file())
     if used and not ours:
-        raise FileExistsError(f'{out} holds files but is not marked as an sscl pipeline directory ({MARK} is missing): sscl '
-                              'deletes and writes over nothing there; set `dir:` to a new folder')
+        raise FileExistsError(
+            f'{out} holds files but is not marked as an sscl pipeline directory ({MARK} is missing): sscl '
+            'deletes and writes over nothing there; set `dir:` to a new folder'
+        )
     if used and not (resume or overwrite):
-        raise FileExistsError(f'{out} already holds a pipeline run: pass --overwrite to replace it or --resume to continue it')
+        raise FileExistsError(
+            f'{out} already holds a pipeline run: pass --overwrite to replace it or --resume to continue it'
+        )
     if used and overwrite:
         for p in [p for pat in PIPELINE_FILES for p in out.glob(pat) if p.is_file()]: p.unlink()
     out.mkdir(parents=True, exist_ok=True)
@@ -340,8 +368,11 @@ def write_rounds(plan:Plan, # the pipeline's plan
         if resume and ran and f.is_file():
             old, new = _flat(yaml.safe_load(f.read_text()) or {}), _flat(r.config)
             changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-            if changed: raise ValueError(f'{r.name} ran with another config ({", ".join(changed)} changed since): --resume would '
-                                         'mix two configs in one pipeline; undo the change, or start over with --overwrite')
+            if changed:
+                raise ValueError(
+                    f'{r.name} ran with another config ({", ".join(changed)} changed since): --resume would '
+                    'mix two configs in one pipeline; undo the change, or start over with --overwrite'
+                )
         write_text(f, yaml.safe_dump(r.config, sort_keys=False))
     return files
 
@@ -372,8 +403,10 @@ def pseudo_step(plan:Plan, # the pipeline's plan
     f = aligned(path, train_idx)  # the file the round trains on, kept or just written
     made = json.loads(str(f['settings'])) if 'settings' in f else None
     if made != {**s, 'from': prev}:
-        raise ValueError(f'{path.name} was made with {made} but the config now asks for {s} from {prev}: --resume would '
-                         'train on labels the report does not describe; start over with --overwrite')
+        raise ValueError(
+            f'{path.name} was made with {made} but the config now asks for {s} from {prev}: --resume would '
+            'train on labels the report does not describe; start over with --overwrite'
+        )
     label, kept = f['label'], f['keep'].astype(bool)
     return {**s, 'from': prev, 'file': path.name, 'unlabelled': int((known < 0).sum()), 'kept': int(kept.sum()),
             'accuracy_kept': float((label[kept] == tr['y'][kept]).mean()) if kept.any() else float('nan')}
@@ -397,7 +430,10 @@ def run_pipeline(config:str|Path, # pipeline config file
     for r in plan.rounds:
         if r.labels_from:
             st = pl_stats[r.name] = pseudo_step(plan, dm, r, resume)
-            print(f'sscl pipeline: {st["kept"]} of {st["unlabelled"]} pseudo-labels kept for {r.name} ({plan.dir/st["file"]})')
+            print(
+                f'sscl pipeline: {st["kept"]} of {st["unlabelled"]} pseudo-labels kept for {r.name}'
+                f' ({plan.dir/st["file"]})'
+            )
         run_round(r.name, files[r.name], r.dir, resume, overwrite)
     scores = {r.name: score_round(r.dir, dm, plan.evaluate['method'], plan.evaluate['k']) for r in plan.rounds}
     table = dict(raw_baselines(dm) if plan.baselines else {})
@@ -417,7 +453,11 @@ def pipeline_parser():
     import argparse
     p = argparse.ArgumentParser(prog='sscl pipeline', description='Semi-supervised pipeline: round 1, pseudo-labels, '
                                 'round 2 (and domain adaptation), report.')
-    p.add_argument('--config', required=True, help='pipeline config (YAML): ' + '; '.join(f'{k}: {v}' for k, v in PIPELINE_KEYS.items()))
+    p.add_argument(
+        '--config',
+        required=True,
+        help='pipeline config (YAML): ' + '; '.join(f'{k}: {v}' for k, v in PIPELINE_KEYS.items()),
+    )
     p.add_argument('--overwrite', action='store_true', help='replace an existing pipeline directory')
     p.add_argument('--resume', action='store_true', help='keep finished rounds, continue the others')
     return p

@@ -64,7 +64,9 @@ def plot_confusion(cm:np.ndarray, # [C, C] counts, rows true and columns predict
     ax.imshow(frac, cmap='Blues', vmin=0, vmax=1)
     for i in range(len(cm)):
         for j in range(len(cm)):
-            ax.text(j, i, cm[i, j], ha='center', va='center', fontsize=7, color='white' if frac[i, j] > 0.5 else 'black')
+            ax.text(
+                j, i, cm[i, j], ha='center', va='center', fontsize=7, color='white' if frac[i, j] > 0.5 else 'black'
+            )
     ticks = classes or [str(i) for i in range(len(cm))]
     ax.set_xticks(range(len(cm)), ticks, rotation=90)
     ax.set_yticks(range(len(cm)), ticks)

@@ -19,7 +19,9 @@ __all__ = ['pseudo_label', 'save_pseudo_labels', 'label_test', 'accuracies']
 def _knn_probs(h, y, k, n_cls):
     "Class probabilities from the k nearest labelled samples (cosine similarity), labelled samples excluded from their own vote."
     lab = np.flatnonzero(y >= 0)
-    a, b = F.normalize(torch.as_tensor(h, dtype=torch.float32), dim=1), F.normalize(torch.as_tensor(h[lab], dtype=torch.float32), dim=1)
+    a, b = F.normalize(torch.as_tensor(h, dtype=torch.float32), dim=1), F.normalize(
+        torch.as_tensor(h[lab], dtype=torch.float32), dim=1
+    )
     sim = a @ b.T
     sim[torch.as_tensor(lab), torch.arange(len(lab))] = -float('inf')
     nn_idx = sim.topk(max(1, min(k, len(lab) - 1)), dim=1).indices
@@ -33,12 +35,16 @@ def _spreading_probs(h, y, k):
 # %% ../nbs/07_semisup.ipynb #a1283f97
 def _kmeans_probs(h, y, n_cls, iters:int=100):
     "Class probabilities from constrained k-means with one centroid per labelled sample, on the unit sphere."
-    h = F.normalize(torch.as_tensor(h, dtype=torch.float64), dim=1); lab = torch.as_tensor(np.flatnonzero(y >= 0))
+    h = F.normalize(torch.as_tensor(h, dtype=torch.float64), dim=1)
+    lab = torch.as_tensor(np.flatnonzero(y >= 0))
     c, own, a = h[lab].clone(), torch.arange(len(lab)), None
     for _ in range(iters):
-        d = torch.cdist(h, c).square(); new = d.argmin(1); new[lab] = own
+        d = torch.cdist(h, c).square()
+        new = d.argmin(1)
+        new[lab] = own
         if a is not None and torch.equal(new, a): break
-        a = new; c = torch.zeros_like(c).index_add_(0, a, h) / torch.bincount(a, minlength=len(c))[:, None]
+        a = new
+        c = torch.zeros_like(c).index_add_(0, a, h) / torch.bincount(a, minlength=len(c))[:, None]
     var = (d.gather(1, a[:, None]).mean() / h.shape[1]).clamp(min=1e-12)
     resp = torch.softmax(-d / (2 * var), dim=1)
     return (resp @ F.one_hot(torch.as_tensor(y)[lab], n_cls).double()).numpy()
@@ -68,11 +74,14 @@ def pseudo_label(h:np.ndarray, # [N, d] embedding of all samples
         p = np.asarray(probs)
     else: raise ValueError(f"method must be 'knn', 'spreading', 'kmeans' or 'classifier', not {method!r}")
     label, conf = p.argmax(1), p.max(1)
-    label = np.where(y >= 0, y, label); conf = np.where(y >= 0, 1.0, conf)
+    label = np.where(y >= 0, y, label)
+    conf = np.where(y >= 0, 1.0, conf)
     keep = (y < 0) & (conf > threshold)
     if balance: keep = _balance(keep, label, seed)
     if (y < 0).any() and not keep.any():
-        warnings.warn(f'threshold {threshold} keeps no pseudo-label (highest confidence {conf[y < 0].max():.2f}): lower it')
+        warnings.warn(
+            f'threshold {threshold} keeps no pseudo-label (highest confidence {conf[y < 0].max():.2f}): lower it'
+        )
     return {'label': label, 'confidence': conf, 'keep': keep, 'y_round2': np.where((y >= 0) | keep, label, -1)}
 
 # %% ../nbs/07_semisup.ipynb #ad01059c
@@ -92,8 +101,15 @@ def save_pseudo_labels(path:Path, # the .npz to write
                        settings:dict|None=None, # the settings that made the labels
                       ):
     "Write the round-2 labels of `pseudo_label`'s result `pl` for the samples `idx`, with the settings that made them."
-    save_npz(path, idx=np.asarray(idx), label=pl['y_round2'], confidence=pl['confidence'], keep=pl['keep'], n_source=n_source,
-             settings=json.dumps(settings or {}, sort_keys=True))
+    save_npz(
+        path,
+        idx=np.asarray(idx),
+        label=pl['y_round2'],
+        confidence=pl['confidence'],
+        keep=pl['keep'],
+        n_source=n_source,
+        settings=json.dumps(settings or {}, sort_keys=True),
+    )
 
 # %% ../nbs/07_semisup.ipynb #e46e4cda
 def label_test(h_train:np.ndarray, # [N, d] training embedding
@@ -115,5 +131,6 @@ def accuracies(pred, # [N] predicted labels
     "{'accuracy': ...}, plus 'accuracy_domain<d>' for each domain when there are several."
     right, domain = np.asarray(pred) == np.asarray(y), np.asarray(domain)
     out = {'accuracy': float(right.mean())}
-    if len(np.unique(domain)) > 1: out.update({f'accuracy_domain{d}': float(right[domain == d].mean()) for d in np.unique(domain)})
+    if len(np.unique(domain)) > 1:
+        out.update({f'accuracy_domain{d}': float(right[domain == d].mean()) for d in np.unique(domain)})
     return out

@@ -49,14 +49,18 @@ def settings_path(path:str|None=None) -> Path|None:
 def load_settings(path:str|None=None) -> dict:
     "Cluster settings, validated: every partition has gpus_per_node and max_time."
     p = settings_path(path)
-    if p is not None and not p.exists(): raise FileNotFoundError(f'SLURM settings file {p} does not exist (a template: slurm/cannon.yaml)')
+    if p is not None and not p.exists():
+        raise FileNotFoundError(f'SLURM settings file {p} does not exist (a template: slurm/cannon.yaml)')
     s = read_yaml(p, 'SLURM settings file') if p else yaml.safe_load(CANNON)
     src = str(p or 'the built-in Cannon settings')
-    if not isinstance(s.get('partitions'), dict) or not s['partitions']: raise ValueError(f'{src}: no `partitions` mapping')
+    if not isinstance(s.get('partitions'), dict) or not s['partitions']:
+        raise ValueError(f'{src}: no `partitions` mapping')
     for name, part in s['partitions'].items():
         missing = {'gpus_per_node', 'max_time'} - set(part or {})
         if missing: raise ValueError(f'{src}: partition {name} lacks {sorted(missing)}')
-    s.setdefault('defaults', {}); s.setdefault('setup', ''); s['source'] = src
+    s.setdefault('defaults', {})
+    s.setdefault('setup', '')
+    s['source'] = src
     return s
 
 # %% ../nbs/09_slurm.ipynb #7282638c
@@ -75,10 +79,14 @@ def slurm_seconds(t:str) -> int:
 def parse_sweep(spec:str) -> tuple[str, list]:
     "'model.temperature=0.05,0.1' -> ('model.temperature', [0.05, 0.1]); values are read as YAML scalars."
     key, sep, vals = spec.partition('=')
-    try: values = [yaml.safe_load(v.strip()) for v in vals.split(',') if v.strip()]
-    except yaml.YAMLError as e: raise ValueError(f'--sweep {spec!r}: a value is not a YAML scalar ({getattr(e, "problem", e)})') from None
-    if not sep or not key.strip() or not values: raise ValueError(f'--sweep {spec!r}: write it as key=v1,v2,... (for example model.temperature=0.05,0.1,0.2)')
-    if not re.fullmatch(r'[A-Za-z_][\w.]*', key.strip()): raise ValueError(f'--sweep {spec!r}: {key!r} is not a config key')
+    try:
+        values = [yaml.safe_load(v.strip()) for v in vals.split(',') if v.strip()]
+    except yaml.YAMLError as e:
+        raise ValueError(f'--sweep {spec!r}: a value is not a YAML scalar ({getattr(e, "problem", e)})') from None
+    if not sep or not key.strip() or not values:
+        raise ValueError(f'--sweep {spec!r}: write it as key=v1,v2,... (for example model.temperature=0.05,0.1,0.2)')
+    if not re.fullmatch(r'[A-Za-z_][\w.]*', key.strip()):
+        raise ValueError(f'--sweep {spec!r}: {key!r} is not a config key')
     return key.strip(), values
 
 # %% ../nbs/09_slurm.ipynb #2c7fd32d
@@ -86,30 +94,46 @@ def check_script_values(**values):
     "ValueError naming a value that cannot be written safely into a batch script (#SBATCH lines cannot quote)."
     for key, v in values.items():
         s = str(v)
-        if re.search(r'[\x00-\x1f\x7f]', s): raise ValueError(f'{key} {s!r} holds a control character (a newline?): refused in a batch script')
+        if re.search(r'[\x00-\x1f\x7f]', s):
+            raise ValueError(f'{key} {s!r} holds a control character (a newline?): refused in a batch script')
         if key != 'config' and re.search(r'[\s%]', s):
-            raise ValueError(f'{key} {s!r} holds whitespace or %, which #SBATCH lines cannot hold: choose a path without them')
+            raise ValueError(
+                f'{key} {s!r} holds whitespace or %, which #SBATCH lines cannot hold: choose a path without them'
+            )
 
 # %% ../nbs/09_slurm.ipynb #9557ad77
 def _agree(name, asked, config_value, option):
     "The value to use: the option, else the config's integer `trainer.<name>`, else 1; a config value above 1 must equal the option."
-    conf = config_value if isinstance(config_value, int) and not isinstance(config_value, bool) and config_value > 0 else None
+    conf = (
+        config_value
+        if isinstance(config_value, int) and not isinstance(config_value, bool) and config_value > 0
+        else None
+    )
     if asked is None: return conf or 1
-    if not isinstance(asked, int) or isinstance(asked, bool) or asked < 1: raise ValueError(f'{option} {asked!r}: an integer >= 1')
+    if not isinstance(asked, int) or isinstance(asked, bool) or asked < 1:
+        raise ValueError(f'{option} {asked!r}: an integer >= 1')
     if conf is not None and conf > 1 and conf != asked:  # 1 (the shipped configs' laptop value) yields to the option
-        raise ValueError(f'the config sets trainer.{name}={conf} but {option} {asked} asks for {asked}: Lightning needs them equal '
-                         f'(one task per device), or the ranks wait for each other forever. Pass {option} {conf} or change trainer.{name}.')
+        raise ValueError(
+            f'the config sets trainer.{name}={conf} but {option} {asked} asks for {asked}: Lightning needs them equal'
+            f' (one task per device), or the ranks wait for each other forever. Pass {option} {conf} or change'
+            f' trainer.{name}.'
+        )
     return asked
 
 # %% ../nbs/09_slurm.ipynb #508da928
 def _check_partition(settings, name, gpus, nodes, time):
     parts = settings['partitions']
-    if name not in parts: raise ValueError(f"partition {name!r} is not in {settings['source']}; known: {', '.join(parts)}")
+    if name not in parts:
+        raise ValueError(f"partition {name!r} is not in {settings['source']}; known: {', '.join(parts)}")
     p = parts[name]
     if p['gpus_per_node'] and gpus > p['gpus_per_node']:
-        raise ValueError(f"partition {name} has {p['gpus_per_node']} GPUs per node; {gpus} asked: use --nodes to spread them")
-    if p.get('max_nodes') and nodes > p['max_nodes']: raise ValueError(f"partition {name} allows {p['max_nodes']} node(s); {nodes} asked")
-    if slurm_seconds(time) > slurm_seconds(p['max_time']): raise ValueError(f"time {time} exceeds partition {name}'s limit {p['max_time']}")
+        raise ValueError(
+            f"partition {name} has {p['gpus_per_node']} GPUs per node; {gpus} asked: use --nodes to spread them"
+        )
+    if p.get('max_nodes') and nodes > p['max_nodes']:
+        raise ValueError(f"partition {name} allows {p['max_nodes']} node(s); {nodes} asked")
+    if slurm_seconds(time) > slurm_seconds(p['max_time']):
+        raise ValueError(f"time {time} exceeds partition {name}'s limit {p['max_time']}")
     return p
 
 # %% ../nbs/09_slurm.ipynb #8c3c284c
@@ -126,7 +150,9 @@ def plan_job(config:str|Path, # training config (an `sscl fit` YAML)
     config = Path(config).resolve()
     cfg, s = read_yaml(config, 'training config'), settings or load_settings()
     tr, d = cfg.get('trainer') or {}, s['defaults']
-    gpus, nodes = _agree('devices', gpus, tr.get('devices'), '--gpus'), _agree('num_nodes', nodes, tr.get('num_nodes'), '--nodes')
+    gpus, nodes = _agree('devices', gpus, tr.get('devices'), '--gpus'), _agree(
+        'num_nodes', nodes, tr.get('num_nodes'), '--nodes'
+    )
     partition, time = partition or d.get('partition'), str(time or d.get('time', '01:00:00')).strip()
     p = _check_partition(s, partition, gpus, nodes, time)
     run = expand_path(tr.get('default_root_dir') or f'runs/{config.stem}', 'trainer.default_root_dir').resolve()
@@ -134,11 +160,25 @@ def plan_job(config:str|Path, # training config (an `sscl fit` YAML)
     keys, values = zip(*map(parse_sweep, sweep)) if sweep else ((), ())
     combos = [dict(zip(keys, c)) for c in itertools.product(*values)] if keys else []
     batch = ((cfg.get('data') or {}).get('init_args') or {}).get('batch_size')
-    return {'config': config, 'run': run, 'gpus': gpus, 'nodes': nodes, 'partition': partition, 'time': time,
-            'accelerator': 'gpu' if p['gpus_per_node'] else 'cpu', 'preemptible': bool(p.get('preemptible')),
-            'cpus_per_task': d.get('cpus_per_task', 1), 'mem_per_task': d.get('mem_per_task'), 'signal_seconds': d.get('signal_seconds', 90),
-            'setup': s.get('setup', ''), 'sweep': combos, 'sync_batchnorm': sync_batchnorm,
-            'strategy': tr.get('strategy'), 'batch_size': batch, 'job_name': re.sub(r'[^A-Za-z0-9_.-]', '_', f'sscl-{config.stem}')}
+    return {
+        'config': config,
+        'run': run,
+        'gpus': gpus,
+        'nodes': nodes,
+        'partition': partition,
+        'time': time,
+        'accelerator': 'gpu' if p['gpus_per_node'] else 'cpu',
+        'preemptible': bool(p.get('preemptible')),
+        'cpus_per_task': d.get('cpus_per_task', 1),
+        'mem_per_task': d.get('mem_per_task'),
+        'signal_seconds': d.get('signal_seconds', 90),
+        'setup': s.get('setup', ''),
+        'sweep': combos,
+        'sync_batchnorm': sync_batchnorm,
+        'strategy': tr.get('strategy'),
+        'batch_size': batch,
+        'job_name': re.sub(r'[^A-Za-z0-9_.-]', '_', f'sscl-{config.stem}'),
+    }
 
 # %% ../nbs/09_slurm.ipynb #0100fed8
 def _mem(mem:str|None, n:int) -> str|None:
@@ -158,13 +198,18 @@ def _directives(job, out_dir:str, name_pattern:str) -> list[str]:
     if _mem(job['mem_per_task'], n): lines.append(f"--mem={_mem(job['mem_per_task'], n)}")
     lines += [f'--output={out_dir}/{name_pattern}.out', f'--error={out_dir}/{name_pattern}.err', '--open-mode=append',
               f"--signal=SIGUSR1@{job['signal_seconds']}   # sscl fit: checkpoint, requeue, resume"]
-    if job['preemptible']: lines.append('--requeue                   # preemptible partition: come back after preemption')
+    if job['preemptible']:
+        lines.append('--requeue                   # preemptible partition: come back after preemption')
     if job['sweep']: lines.append(f"--array=0-{len(job['sweep']) - 1}")
     return ['#SBATCH ' + l for l in lines]
 
 # %% ../nbs/09_slurm.ipynb #f3f6523b
 def _fit_args(job) -> list[str]:
-    args = [f"--trainer.accelerator={job['accelerator']}", f"--trainer.devices={job['gpus']}", f"--trainer.num_nodes={job['nodes']}"]
+    args = [
+        f"--trainer.accelerator={job['accelerator']}",
+        f"--trainer.devices={job['gpus']}",
+        f"--trainer.num_nodes={job['nodes']}",
+    ]
     if job['gpus'] * job['nodes'] > 1 and job['strategy'] in (None, 'auto'): args.append('--trainer.strategy=ddp')
     if job['sync_batchnorm']: args.append('--trainer.sync_batchnorm=true')
     return args
@@ -175,15 +220,29 @@ def sbatch_script(job:dict, # from `plan_job`
     "The text of the batch script for `job`."
     run, cfg = str(job['run']), config_file or str(job['config'])
     sweep = job['sweep']
-    head = ['#!/bin/bash', f'# Written by `sscl slurm submit` (sscl {sscl.__version__}); submit again with: sbatch {run}/submit.sbatch']
+    head = [
+        '#!/bin/bash',
+        f'# Written by `sscl slurm submit` (sscl {sscl.__version__}); submit again with: sbatch {run}/submit.sbatch',
+    ]
     head += _directives(job, f'{run}/%a' if sweep else run, 'slurm-%A_%a' if sweep else 'slurm-%j')
     body = ['', 'set -eo pipefail', job['setup'].rstrip(), 'export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}']
-    fit = ['srun', 'python', '-m', 'sscl', 'fit', shlex.quote(f'--config={cfg}'), *_fit_args(job)] + ['--overwrite'] * bool(job.get('overwrite'))
+    fit = ['srun', 'python', '-m', 'sscl', 'fit', shlex.quote(f'--config={cfg}'), *_fit_args(job)] + [
+        '--overwrite'
+    ] * bool(job.get('overwrite'))
     if sweep:
         for j, key in enumerate(sweep[0]):
-            body.append(f'V{j}=(' + ' '.join(shlex.quote(yaml.safe_dump(c[key], default_flow_style=True).strip().removesuffix('...').strip()) for c in sweep) + f')  # {key}')
+            body.append(
+                f'V{j}=('
+                + ' '.join(
+                    shlex.quote(yaml.safe_dump(c[key], default_flow_style=True).strip().removesuffix('...').strip())
+                    for c in sweep
+                )
+                + f')  # {key}'
+            )
         body.append(f'RUN_DIR={shlex.quote(run)}/"$SLURM_ARRAY_TASK_ID"')
-        fit += ['--trainer.default_root_dir="$RUN_DIR"'] + [f'--{key}="${{V{j}[$SLURM_ARRAY_TASK_ID]}}"' for j, key in enumerate(sweep[0])]
+        fit += ['--trainer.default_root_dir="$RUN_DIR"'] + [
+            f'--{key}="${{V{j}[$SLURM_ARRAY_TASK_ID]}}"' for j, key in enumerate(sweep[0])
+        ]
     else: fit.append(shlex.quote(f'--trainer.default_root_dir={run}'))
     return '\n'.join(head + body + [' '.join(fit), ''])
 
@@ -192,8 +251,15 @@ def check_overrides(job:dict):
     "Let LightningCLI parse the config with every task's overrides (no training); ValueError with its message if it refuses."
     configs = {}
     for combo in job['sweep'] or [{}]:
-        extra = [f'--{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix("...").strip()}' for k, v in combo.items()]
-        configs[f"the training config with {' '.join(extra) or 'the job settings'}"] = [f"--config={job['config']}", *_fit_args(job), *extra]
+        extra = [
+            f'--{k}={yaml.safe_dump(v, default_flow_style=True).strip().removesuffix("...").strip()}'
+            for k, v in combo.items()
+        ]
+        configs[f"the training config with {' '.join(extra) or 'the job settings'}"] = [
+            f"--config={job['config']}",
+            *_fit_args(job),
+            *extra,
+        ]
     check_fit_configs(configs)
 
 # %% ../nbs/09_slurm.ipynb #288610cb
@@ -206,15 +272,29 @@ def submit(job:dict, # from `plan_job`
     run = job['run']
     if check: check_overrides(job)  # a bad config is named whether or not this machine has sbatch
     sbatch = shutil.which('sbatch')
-    if not dry_run and not sbatch: raise FileNotFoundError('sbatch not found: submit from a cluster login node, or use --dry-run to see the script')
+    if not dry_run and not sbatch:
+        raise FileNotFoundError(
+            'sbatch not found: submit from a cluster login node, or use --dry-run to see the script'
+        )
     if not dry_run and (run/'checkpoints').exists() and any((run/'checkpoints').iterdir()) and not overwrite:
-        raise FileExistsError(f'{run} already holds checkpoints: pass --overwrite to train into it again, or set another trainer.default_root_dir')
+        raise FileExistsError(
+            f'{run} already holds checkpoints: pass --overwrite to train into it again, or set another'
+            ' trainer.default_root_dir'
+        )
     text = sbatch_script({**job, 'overwrite': overwrite}, str(run/'job_config.yaml'))
     print(text)
     if dry_run: return None
-    run.mkdir(parents=True, exist_ok=True); shutil.copyfile(job['config'], run/'job_config.yaml')
+    run.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(job['config'], run / 'job_config.yaml')
     for i, combo in enumerate(job['sweep']): (run/str(i)).mkdir(exist_ok=True)
-    if job['sweep']: (run/'sweep.tsv').write_text('\n'.join(['task\t' + '\t'.join(job['sweep'][0])] + [f'{i}\t' + '\t'.join(map(str, c.values())) for i, c in enumerate(job['sweep'])]) + '\n')
+    if job['sweep']:
+        (run / 'sweep.tsv').write_text(
+            '\n'.join(
+                ['task\t' + '\t'.join(job['sweep'][0])]
+                + [f'{i}\t' + '\t'.join(map(str, c.values())) for i, c in enumerate(job['sweep'])]
+            )
+            + '\n'
+        )
     write_text(run/'submit.sbatch', text)
     r = subprocess.run([sbatch, '--parsable', str(run/'submit.sbatch')], capture_output=True, text=True)
     if r.returncode != 0: raise RuntimeError(f'sbatch refused the job: {r.stderr.strip()}')
@@ -231,7 +311,12 @@ class SlurmRequeue(Callback):
     def __init__(self, signum:int=signal.SIGUSR1, # the signal SLURM sends (--signal=SIGUSR1@90, scancel -s USR1)
                  command:list[str]|None=None, # requeue command, '{job}' replaced by the job id; None: scontrol requeue
                 ):
-        self.signum, self.command, self.flagged, self.requeued = signum, command or ['scontrol', 'requeue', '{job}'], False, False
+        self.signum, self.command, self.flagged, self.requeued = (
+            signum,
+            command or ['scontrol', 'requeue', '{job}'],
+            False,
+            False,
+        )
     def setup(self, trainer, pl_module, stage):
         if stage == 'fit': signal.signal(self.signum, self._flag)
     def _flag(self, signum, frame): self.flagged = True
@@ -239,11 +324,13 @@ class SlurmRequeue(Callback):
 # %% ../nbs/09_slurm.ipynb #290aa649
 def slurm_job_id() -> str|None:
     "This job's id for scontrol: ARRAYJOB_TASK for an array task."
-    if os.environ.get('SLURM_ARRAY_JOB_ID'): return f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+    if os.environ.get('SLURM_ARRAY_JOB_ID'):
+        return f"{os.environ['SLURM_ARRAY_JOB_ID']}_{os.environ['SLURM_ARRAY_TASK_ID']}"
     return os.environ.get('SLURM_JOB_ID')
 
 @patch
 def on_train_batch_end(self:SlurmRequeue, trainer, pl_module, outputs, batch, batch_idx):
+    "On a pending signal: save the HPC checkpoint, requeue the job and stop training."
     flag = torch.tensor(float(self.flagged), device=pl_module.device)
     if trainer.world_size > 1: flag = trainer.strategy.reduce(flag, reduce_op='max')
     if flag.item() == 0 or self.requeued: return
@@ -251,7 +338,8 @@ def on_train_batch_end(self:SlurmRequeue, trainer, pl_module, outputs, batch, ba
     path = trainer._checkpoint_connector.hpc_save_path(trainer.default_root_dir)
     trainer.save_checkpoint(path)
     if trainer.is_global_zero:
-        job = slurm_job_id(); cmd = [c.replace('{job}', str(job)) for c in self.command]
+        job = slurm_job_id()
+        cmd = [c.replace('{job}', str(job)) for c in self.command]
         rc = subprocess.call(cmd) if job else 1
         print(f'sscl: signal {self.signum} at step {trainer.global_step}: saved {path}; ' +
               (f'requeued job {job}' if rc == 0 else f'requeue failed ({" ".join(cmd)} exited {rc})'), flush=True)
@@ -259,8 +347,11 @@ def on_train_batch_end(self:SlurmRequeue, trainer, pl_module, outputs, batch, ba
 
 # %% ../nbs/09_slurm.ipynb #ec214d87
 def slurm_parser():
+    "The arguments of `sscl slurm`."
     import argparse
-    p = argparse.ArgumentParser(prog='sscl slurm', description='Batch jobs for SLURM clusters (Cannon): scripts, submission, sweeps.')
+    p = argparse.ArgumentParser(
+        prog='sscl slurm', description='Batch jobs for SLURM clusters (Cannon): scripts, submission, sweeps.'
+    )
     sub = p.add_subparsers(dest='action', required=True)
     s = sub.add_parser('submit', help='write the batch script of a training config next to its run and sbatch it')
     s.add_argument('--config', required=True, help='training config (sscl fit YAML)')
@@ -268,8 +359,17 @@ def slurm_parser():
     s.add_argument('--nodes', type=int, help='nodes (trainer.num_nodes)')
     s.add_argument('--partition', help='partition named in the settings file')
     s.add_argument('--time', help='time limit, HH:MM:SS or D-HH:MM:SS')
-    s.add_argument('--sweep', action='append', default=[], metavar='KEY=V1,V2', help='array job over these values (repeat for a grid)')
-    s.add_argument('--settings', help='cluster settings YAML (default: $SSCL_SLURM_SETTINGS, ~/.config/sscl/slurm.yaml, built-in Cannon)')
+    s.add_argument(
+        '--sweep',
+        action='append',
+        default=[],
+        metavar='KEY=V1,V2',
+        help='array job over these values (repeat for a grid)',
+    )
+    s.add_argument(
+        '--settings',
+        help='cluster settings YAML (default: $SSCL_SLURM_SETTINGS, ~/.config/sscl/slurm.yaml, built-in Cannon)',
+    )
     s.add_argument('--sync-batchnorm', action='store_true', help='synchronise batch-norm statistics across ranks')
     s.add_argument('--overwrite', action='store_true', help='train into a run directory that already holds checkpoints')
     s.add_argument('--dry-run', action='store_true', help='print the script; write and submit nothing')
@@ -282,11 +382,19 @@ def slurm_main(argv:list[str]) -> int:
     job = plan_job(a.config, a.gpus, a.nodes, a.partition, a.time, a.sweep, load_settings(a.settings), a.sync_batchnorm)
     job_id = submit(job, a.dry_run, a.overwrite)
     world = job['gpus'] * job['nodes']
-    if job['batch_size']: print(f"# effective batch: {job['batch_size']} x {world} ranks = {job['batch_size'] * world} samples per step, "
-                                f"negatives gathered across all ranks; the learning rate is not rescaled")
-    if job_id is None: print('# dry run: nothing written or submitted'); return 0
+    if job['batch_size']:
+        print(
+            f"# effective batch: {job['batch_size']} x {world} ranks = {job['batch_size'] * world} samples per step, "
+            "negatives gathered across all ranks; the learning rate is not rescaled"
+        )
+    if job_id is None:
+        print('# dry run: nothing written or submitted')
+        return 0
     log = f"{job['run']}/<task>/slurm-{job_id}_<task>.out" if job['sweep'] else f"{job['run']}/slurm-{job_id}.out"
-    print(f"submitted job {job_id}: {world} task(s) on partition {job['partition']}, log {log}; follow with squeue -j {job_id}")
+    print(
+        f"submitted job {job_id}: {world} task(s) on partition {job['partition']}, log {log}; follow with squeue -j"
+        f" {job_id}"
+    )
     return 0
 
 # %% ../nbs/09_slurm.ipynb #7f9864d3
@@ -297,11 +405,16 @@ EXAMPLES = {'one_gpu.sbatch': dict(gpus=1, partition='gpu', time='12:00:00'),
 def example_scripts(repo:str|Path, # the repository root
                     config:str='configs/cifar10_supcon_resnet50.yaml') -> dict[str, str]:
     "The example batch scripts of `slurm/`, with paths relative to `repo`."
-    repo = Path(repo).resolve(); s = yaml.safe_load(CANNON); s['source'] = 'slurm/cannon.yaml'
+    repo = Path(repo).resolve()
+    s = yaml.safe_load(CANNON)
+    s['source'] = 'slurm/cannon.yaml'
     out = {}
     for name, kw in EXAMPLES.items():
         job = plan_job(repo/config, settings=s, **kw)
         lines = sbatch_script(job, str(repo/config)).replace(f'{repo}/', '').split('\n')
-        lines[1] = f"# Example from sscl.slurm.example_scripts; from the repository root: mkdir -p {job['run'].relative_to(repo)} && sbatch slurm/{name}"
+        lines[1] = (
+            "# Example from sscl.slurm.example_scripts; from the repository root: mkdir -p"
+            f" {job['run'].relative_to(repo)} && sbatch slurm/{name}"
+        )
         out[name] = '\n'.join(lines)
     return out

@@ -33,15 +33,12 @@ def joined_lines(source: str) -> list[int]:
 
 
 def long_lines(source: str, limit: int = LIMIT) -> list[int]:
-    "Line numbers whose code is longer than `limit` characters: a trailing comment and the inside of a multi-line string do not count."
-    lines = source.splitlines()
-    code_end = {i + 1: len(line) for i, line in enumerate(lines)}
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.COMMENT: code_end[tok.start[0]] = len(lines[tok.start[0] - 1][:tok.start[1]].rstrip())
-        elif tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
-            for n in range(tok.start[0] + 1, tok.end[0]): code_end[n] = 0  # lines wholly inside the string
-            code_end[tok.start[0]] = min(code_end[tok.start[0]], limit)  # the opening line ends in the string
-    return [n for n, end in code_end.items() if end > limit]
+    "Line numbers with code past column `limit`: strings and comments may run on; nbdev's generated `__all__` is not ours."
+    code = (tokenize.NAME, tokenize.OP, tokenize.NUMBER)
+    generated = {line for n in ast.parse(source).body if isinstance(n, ast.Assign)
+                 and any(getattr(t, 'id', None) == '__all__' for t in n.targets) for line in range(n.lineno, n.end_lineno + 1)}
+    toks = tokenize.generate_tokens(io.StringIO(source).readline)
+    return sorted({t.end[0] for t in toks if t.type in code and t.end[1] > limit and t.start[0] not in generated})
 
 
 def undocumented(source: str) -> list[str]:
