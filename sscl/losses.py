@@ -5,6 +5,7 @@
 # %% ../nbs/00_losses.ipynb #9d6d836f
 from __future__ import annotations
 import warnings
+from typing import NamedTuple
 import torch
 import torch.distributed as dist
 import torch.nn as nn
@@ -12,7 +13,7 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['group_ids', 'gather_with_grad', 'SupConLoss']
+__all__ = ['group_ids', 'Contrast', 'AnchorStats', 'gather_with_grad', 'SupConLoss']
 
 # %% ../nbs/00_losses.ipynb #13f93eb3
 def group_ids(labels:torch.Tensor|None, # [B] class ids, -1 for unlabelled; None: every sample its own group
@@ -38,15 +39,28 @@ def _check_inputs(features, labels, mask):
     if not torch.isfinite(features).all(): raise ValueError('features contain NaN or infinite values')
     return features
 
-# %% ../nbs/00_losses.ipynb #c3f940aa
-def _chunks(n_rows, n_cols, chunk_elems):
+# %% ../nbs/00_losses.ipynb #4fe961c0
+class Contrast(NamedTuple):
+    "Who is contrasted with whom, for the N = V*B rows of the view-major feature matrix Z [N, d]."
+    anchor_idx:torch.Tensor # [A] the rows of Z that are anchors
+    groups:torch.Tensor # [N] group id of each row: rows of one group are each other's positives
+    n_groups:int # the number of groups
+    sample_of:torch.Tensor # [N] the sample each row is a view of
+    pos_mask:torch.Tensor|None=None # [B, B] explicit sample-level positives, used instead of the groups
+    inv_t:float=10.0 # 1 / temperature
+    chunk_elems:int=2**19 # similarities held at once
+
+# %% ../nbs/00_losses.ipynb #5a88554d
+def _chunks(n_rows:int, n_cols:int, chunk_elems:int) -> list[tuple[int, int]]:
+    "Row ranges [s, e) covering `n_rows`, each of at most `chunk_elems` similarities (at least one row)."
     step = max(1, min(n_rows, chunk_elems // max(n_cols, 1)))
     return [(s, min(s + step, n_rows)) for s in range(0, n_rows, step)]
 
-def _sim_chunk(Z, ZT, anchor_idx, s, e, inv_t, buf):
-    "Similarities of anchors s:e to every row of Z, with each anchor's own column at -inf, written into `buf`."
-    S = torch.mm(Z[anchor_idx[s:e]], ZT, out=buf[:e - s]).mul_(inv_t)
-    S[torch.arange(e - s, device=Z.device), anchor_idx[s:e]] = float('-inf')
+def _sim_chunk(Z, ZT, c:Contrast, s:int, e:int, buf):
+    "Similarities [e-s, N] of anchors s:e to every row of Z, each anchor's own column at -inf, written into `buf`."
+    rows = c.anchor_idx[s:e]  # [e-s]
+    S = torch.mm(Z[rows], ZT, out=buf[:e - s]).mul_(c.inv_t)  # [e-s, d] @ [d, N]
+    S[torch.arange(e - s, device=Z.device), rows] = float('-inf')
     return S
 
 # %% ../nbs/00_losses.ipynb #c7ff3c45
@@ -55,82 +69,93 @@ def _lse_(S):
     m = S.amax(1, keepdim=True).clamp_(min=-1e30)
     return S.sub_(m).exp_().sum(1).log_().add_(m[:, 0])
 
-# %% ../nbs/00_losses.ipynb #8e9c3113
-def _pos_chunk(pos_mask, sample_of, anchor_idx, s, e):
-    "Positive mask [e-s, N] for anchors s:e from a sample-level mask, self excluded."
-    M = pos_mask[sample_of[anchor_idx[s:e]]][:, sample_of]
-    M[torch.arange(e - s, device=M.device), anchor_idx[s:e]] = False
+# %% ../nbs/00_losses.ipynb #6be4cd41
+def _pos_chunk(c:Contrast, s:int, e:int):
+    "Positive mask [e-s, N] for anchors s:e from the sample-level mask, self excluded."
+    rows = c.anchor_idx[s:e]  # [e-s]
+    M = c.pos_mask[c.sample_of[rows]][:, c.sample_of]  # [e-s, N]
+    M[torch.arange(e - s, device=M.device), rows] = False
     return M
 
-def _group_pos(Z, anchor_idx, g, n_groups):
-    "Per anchor: sum of its positives' features and their count, from group sums."
-    gsum = Z.new_zeros(n_groups, Z.shape[1]).index_add_(0, g, Z)
-    cnt = torch.bincount(g, minlength=n_groups)
-    ga = g[anchor_idx]
-    return gsum[ga] - Z[anchor_idx], cnt[ga] - 1
+def _group_pos(Z, c:Contrast):
+    "Per anchor: the sum of its positives' features [A, d] and their count [A], from group sums."
+    gsum = Z.new_zeros(c.n_groups, Z.shape[1]).index_add_(0, c.groups, Z)  # [G, d]
+    cnt = torch.bincount(c.groups, minlength=c.n_groups)  # [G]
+    ga = c.groups[c.anchor_idx]  # [A]
+    return gsum[ga] - Z[c.anchor_idx], cnt[ga] - 1
 
-# %% ../nbs/00_losses.ipynb #3d7697c3
-def _forward_stats(Z, anchor_idx, inv_t, g, n_groups, pos_mask, sample_of, chunk_elems):
-    NA = anchor_idx.shape[0]
-    lse, pos_sum = Z.new_empty(NA), Z.new_empty(NA)
-    npos = torch.empty(NA, dtype=torch.long, device=Z.device)
-    if pos_mask is None:
-        psum, npos = _group_pos(Z, anchor_idx, g, n_groups)
-        pos_sum = (Z[anchor_idx] * psum).sum(1) * inv_t
-    chunks, ZT = _chunks(NA, Z.shape[0], chunk_elems), Z.T.contiguous()
+# %% ../nbs/00_losses.ipynb #9c4e8d36
+class AnchorStats(NamedTuple):
+    "Per anchor, what the loss and its gradient need."
+    lse:torch.Tensor # [A] log-sum-exp of its similarities, itself excluded
+    pos_sum:torch.Tensor|None # [A] the sum of its similarities to its positives
+    npos:torch.Tensor # [A] the number of its positives
+
+def _forward_stats(Z, c:Contrast) -> AnchorStats:
+    "Log-sum-exp, positive sum and positive count of every anchor, one chunk of rows at a time."
+    A = c.anchor_idx.shape[0]
+    lse, pos_sum = Z.new_empty(A), Z.new_empty(A)  # [A], [A]
+    npos = torch.empty(A, dtype=torch.long, device=Z.device)  # [A]
+    if c.pos_mask is None:
+        psum, npos = _group_pos(Z, c)  # [A, d], [A]
+        pos_sum = (Z[c.anchor_idx] * psum).sum(1) * c.inv_t
+    chunks, ZT = _chunks(A, Z.shape[0], c.chunk_elems), Z.T.contiguous()  # ZT [d, N]
     buf = Z.new_empty(chunks[0][1], Z.shape[0])
     for s, e in chunks:
-        S = _sim_chunk(Z, ZT, anchor_idx, s, e, inv_t, buf)
-        if pos_mask is not None:
-            M = _pos_chunk(pos_mask, sample_of, anchor_idx, s, e)
+        S = _sim_chunk(Z, ZT, c, s, e, buf)  # [e-s, N]
+        if c.pos_mask is not None:
+            M = _pos_chunk(c, s, e)
             npos[s:e], pos_sum[s:e] = M.sum(1), torch.where(M, S, 0.).sum(1)
         lse[s:e] = _lse_(S)
-    return lse, pos_sum, npos
+    return AnchorStats(lse, pos_sum, npos)
 
-# %% ../nbs/00_losses.ipynb #dab54a5a
-def _backward(Z, anchor_idx, inv_t, c, lse, npos, g, n_groups, pos_mask, sample_of, chunk_elems):
-    "dLoss/dZ for the loss sum_j c_j (lse_j - pos_sum_j / npos_j)."
-    dZ, dZT = torch.zeros_like(Z), Z.new_zeros(Z.shape[1], Z.shape[0])  # dZT: the column side, kept [d, N]
-    w = torch.where(npos > 0, c / npos.clamp(min=1), 0.)
-    lse = torch.where(c != 0, lse, float('inf'))  # rows without weight give exactly 0, never inf * 0
-    chunks, ZT = _chunks(anchor_idx.shape[0], Z.shape[0], chunk_elems), Z.T.contiguous()
+# %% ../nbs/00_losses.ipynb #28345a18
+def _backward(Z, c:Contrast, weight, st:AnchorStats):
+    "dLoss/dZ [N, d] for the loss sum_j weight_j (lse_j - pos_sum_j / npos_j)."
+    dZ, dZT = torch.zeros_like(Z), Z.new_zeros(Z.shape[1], Z.shape[0])  # [N, d]; the column side kept as [d, N]
+    w = torch.where(st.npos > 0, weight / st.npos.clamp(min=1), 0.)  # [A]
+    lse = torch.where(weight != 0, st.lse, float('inf'))  # rows without weight give exactly 0, never inf * 0
+    chunks, ZT = _chunks(c.anchor_idx.shape[0], Z.shape[0], c.chunk_elems), Z.T.contiguous()
     buf = Z.new_empty(chunks[0][1], Z.shape[0])
     for s, e in chunks:
-        G = _sim_chunk(Z, ZT, anchor_idx, s, e, inv_t, buf).sub_(lse[s:e, None]).exp_().mul_(c[s:e, None])
-        if pos_mask is not None: G -= _pos_chunk(pos_mask, sample_of, anchor_idx, s, e) * w[s:e, None]
-        dZ.index_add_(0, anchor_idx[s:e], G @ Z)
-        dZT.addmm_(Z[anchor_idx[s:e]].T.contiguous(), G)
+        rows = c.anchor_idx[s:e]  # [e-s]
+        G = _sim_chunk(Z, ZT, c, s, e, buf).sub_(lse[s:e, None]).exp_().mul_(weight[s:e, None])  # [e-s, N]
+        if c.pos_mask is not None: G -= _pos_chunk(c, s, e) * w[s:e, None]
+        dZ.index_add_(0, rows, G @ Z)
+        dZT.addmm_(Z[rows].T.contiguous(), G)
     dZ += dZT.T
-    if pos_mask is None:
-        psum, _ = _group_pos(Z, anchor_idx, g, n_groups)
-        wa = Z[anchor_idx] * w[:, None]
-        dZ.index_add_(0, anchor_idx, -psum * w[:, None])
-        wsum = Z.new_zeros(n_groups, Z.shape[1]).index_add_(0, g[anchor_idx], wa)
-        dZ.sub_(wsum[g]).index_add_(0, anchor_idx, wa)
-    return dZ * inv_t
+    if c.pos_mask is None:
+        psum, _ = _group_pos(Z, c)  # [A, d]
+        wa = Z[c.anchor_idx] * w[:, None]  # [A, d]
+        dZ.index_add_(0, c.anchor_idx, -psum * w[:, None])
+        wsum = Z.new_zeros(c.n_groups, Z.shape[1]).index_add_(0, c.groups[c.anchor_idx], wa)  # [G, d]
+        dZ.sub_(wsum[c.groups]).index_add_(0, c.anchor_idx, wa)
+    return dZ * c.inv_t
 
-# %% ../nbs/00_losses.ipynb #446fd856
+# %% ../nbs/00_losses.ipynb #52c2787a
 class _BlockedSupCon(torch.autograd.Function):
+    "The SupCon loss of Z [N, d] under a `Contrast`, never holding an N x N matrix; the backward recomputes chunks."
     @staticmethod
-    def forward(ctx, Z, anchor_idx, inv_t, scale, g, n_groups, pos_mask, sample_of, chunk_elems, distributed):
+    def forward(ctx, Z, c:Contrast, scale:float, distributed:bool):
+        "The mean over valid anchors (summed over processes when `distributed`) times `scale`."
         with torch.no_grad():
-            lse, pos_sum, npos = _forward_stats(Z, anchor_idx, inv_t, g, n_groups, pos_mask, sample_of, chunk_elems)
-            valid = npos > 0
+            st = _forward_stats(Z, c)
+            valid = st.npos > 0  # [A]
             n_valid = _all_sum(int(valid.sum()), Z.device) if distributed else int(valid.sum())
-            if n_valid == 0: warnings.warn('SupConLoss: no anchor has a positive (one view per sample and no shared '
-                                           'label?); the loss is an explicit 0')
-            c = valid.to(Z.dtype) * (scale / max(n_valid, 1))
-            loss = torch.where(valid, c * (lse - pos_sum / npos.clamp(min=1)), 0.).sum()
-        ctx.save_for_backward(Z, anchor_idx, c, lse, npos, g, pos_mask, sample_of)
-        ctx.cfg = (inv_t, n_groups, chunk_elems)
+            if n_valid == 0:
+                warnings.warn('SupConLoss: no anchor has a positive (one view per sample and no shared label?); '
+                              'the loss is an explicit 0')
+            weight = valid.to(Z.dtype) * (scale / max(n_valid, 1))  # [A]
+            loss = torch.where(valid, weight * (st.lse - st.pos_sum / st.npos.clamp(min=1)), 0.).sum()
+        ctx.save_for_backward(Z, weight, st.lse, st.npos)
+        ctx.contrast = c  # indices and masks: no gradient flows into them
         return loss
 
     @staticmethod
     def backward(ctx, grad):
-        Z, anchor_idx, c, lse, npos, g, pos_mask, sample_of = ctx.saved_tensors
-        inv_t, n_groups, chunk_elems = ctx.cfg
-        dZ = _backward(Z, anchor_idx, inv_t, c * grad, lse, npos, g, n_groups, pos_mask, sample_of, chunk_elems)
-        return dZ, *[None] * 9
+        "The gradient with respect to Z only."
+        Z, weight, lse, npos = ctx.saved_tensors
+        return _backward(Z, ctx.contrast, weight * grad, AnchorStats(lse, None, npos)), None, None, None
 
 # %% ../nbs/00_losses.ipynb #dbaccd5c
 class _GatherWithGrad(torch.autograd.Function):
@@ -205,21 +230,23 @@ def forward(self:SupConLoss,
     if self.gather and labels is not None: labels = gather_with_grad(labels)[0]
     B, dev = features.shape[0], features.device
     self.last_contrast_size = V * B  # views every anchor is contrasted with (all processes' when gathering)
-    Z = features.transpose(0, 1).reshape(V * B, d)
-    sample_of = torch.arange(B, device=dev).repeat(V)
+    Z = features.transpose(0, 1).reshape(V * B, d)  # [N = V*B, d], row v*B + b is view v of sample b
+    sample_of = torch.arange(B, device=dev).repeat(V)  # [N]
     views = range(V) if self.contrast_mode == 'all' else range(1)
     local = torch.arange(rank * B_local, (rank + 1) * B_local, device=dev)
-    anchor_idx = torch.cat([v * B + local for v in views])
-    g = group_ids(labels, B, dev).repeat(V)
-    n_groups = int(g.max()) + 1
-    pos_mask = None if mask is None else mask.to(dev).bool()
-    return self._finish(Z, anchor_idx, g, n_groups, pos_mask, sample_of)
+    anchor_idx = torch.cat([v * B + local for v in views])  # [A]: this process's rows of the anchor views
+    g = group_ids(labels, B, dev).repeat(V)  # [N]
+    pos_mask = None if mask is None else mask.to(dev).bool()  # [B, B]
+    c = Contrast(anchor_idx, g, int(g.max()) + 1, sample_of, pos_mask, 1. / self.temperature, self.chunk_elems)
+    return self._finish(Z, c)
 
 # %% ../nbs/00_losses.ipynb #5ac2914b
 @patch
-def _finish(self:SupConLoss, Z, anchor_idx, g, n_groups, pos_mask, sample_of):
-    "The loss from the blocked forward, with its backward; records the contrast size."
+def _finish(self:SupConLoss,
+            Z:torch.Tensor, # [N, d] view-major features of all processes
+            c:Contrast, # who is contrasted with whom
+           ) -> torch.Tensor:
+    "The loss of the blocked function, scaled by the world size when the anchors' mean is taken over processes."
     world = dist.get_world_size() if self.gather and dist.is_available() and dist.is_initialized() else 1
     scale = world * self.temperature / self.base_temperature
-    return _BlockedSupCon.apply(Z, anchor_idx, 1. / self.temperature, scale, g, n_groups, pos_mask,
-                                sample_of, self.chunk_elems, world > 1)
+    return _BlockedSupCon.apply(Z, c, scale, world > 1)
