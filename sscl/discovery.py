@@ -16,7 +16,7 @@ from .io import read_yaml, write_text, save_figure, read_mark, mark_dir, MARK
 # %% auto #0
 __all__ = ['DISCOVER_DEFAULTS', 'as_tensor', 'sq_dist', 'gaussian_kernel', 'fit_klr', 'distance_percentiles', 'NPLM', 'draw_toy',
            'empirical_p', 'z_score', 'chi2_dof', 'combine', 'Significance', 'significance', 'calibrate', 'Mahalanobis',
-           'injection_sweep', 'read_discover_config', 'check_discover_values', 'discover', 'discover_main']
+           'injection_sweep', 'check_discover_values', 'read_discover_config', 'discover', 'discover_main']
 
 # %% ../nbs/08_discovery.ipynb #e946daed
 def as_tensor(x, name:str) -> torch.Tensor:
@@ -343,18 +343,6 @@ DISCOVER_DEFAULTS = dict(
     seed=0,
 )
 
-def read_discover_config(path) -> dict:
-    "The discover YAML merged over the defaults; unknown, missing or impossible values are errors naming the key."
-    cfg = read_yaml(path, 'discover config')
-    unknown = sorted(set(cfg) - set(DISCOVER_DEFAULTS))
-    if unknown: raise KeyError(f'unknown key(s) {unknown} in {path}; known: {sorted(DISCOVER_DEFAULTS)}')
-    cfg = {**DISCOVER_DEFAULTS, **cfg}
-    for k in ('embeddings', 'signal_classes'):
-        if cfg[k] is None: raise KeyError(f'{path} must set {k!r}')
-    if not set(cfg['tests']) <= {'nplm', 'mahalanobis'}:
-        raise ValueError(f"tests must be among ['nplm', 'mahalanobis'], got {cfg['tests']}")
-    check_discover_values(cfg, path)
-    return cfg
 
 # %% ../nbs/08_discovery.ipynb #97b5b45e
 def check_discover_values(cfg:dict, path) -> None:
@@ -375,6 +363,20 @@ def check_discover_values(cfg:dict, path) -> None:
     sc = cfg['signal_classes']
     if not isinstance(sc, list) or not sc or not all(whole(c, 0) for c in sc):
         bad('signal_classes', 'a non-empty list of class ids')
+
+# %% ../nbs/08_discovery.ipynb #89da286a
+def read_discover_config(path) -> dict:
+    "The discover YAML merged over the defaults; unknown, missing or impossible values are errors naming the key."
+    cfg = read_yaml(path, 'discover config')
+    unknown = sorted(set(cfg) - set(DISCOVER_DEFAULTS))
+    if unknown: raise KeyError(f'unknown key(s) {unknown} in {path}; known: {sorted(DISCOVER_DEFAULTS)}')
+    cfg = {**DISCOVER_DEFAULTS, **cfg}
+    for k in ('embeddings', 'signal_classes'):
+        if cfg[k] is None: raise KeyError(f'{path} must set {k!r}')
+    if not set(cfg['tests']) <= {'nplm', 'mahalanobis'}:
+        raise ValueError(f"tests must be among ['nplm', 'mahalanobis'], got {cfg['tests']}")
+    check_discover_values(cfg, path)
+    return cfg
 
 # %% ../nbs/08_discovery.ipynb #caad721f
 def _pools(cfg):
