@@ -33,6 +33,12 @@ from sscl.io import (
     clean_stale_tmp,
     MARK,
 )
+import csv
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers.logger import rank_zero_experiment
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.utilities import rank_zero_warn
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from fastcore.basics import patch
 
 # %% auto #0
@@ -136,11 +142,6 @@ class EmbeddingWriter(BasePredictionWriter):
         out = Path(self.out_dir or Path(trainer.default_root_dir)/'embeddings')/f'{split}.npz'
         self.written.append(save_npz(out, **{k: v[first] for k, v in arr.items()}))
 
-# %% ../nbs/05_cli.ipynb #0d12f459
-import csv
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
-from lightning.pytorch.loggers.logger import rank_zero_experiment
-
 # %% ../nbs/05_cli.ipynb #10add1d9
 class _ContinuingWriter(ExperimentWriter):
     "Lightning's CSV writer, continuing an existing metrics.csv."
@@ -171,10 +172,6 @@ class RunCSVLogger(CSVLogger):
             self._fs.makedirs(self.root_dir, exist_ok=True)
             self._experiment = _ContinuingWriter(log_dir=self.log_dir)
         return self._experiment
-
-# %% ../nbs/05_cli.ipynb #a1385b30
-from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.utilities import rank_zero_warn
 
 # %% ../nbs/05_cli.ipynb #ce11fe94
 class AlignLogStep(Callback):
@@ -264,37 +261,6 @@ def claim_run_dir(root:Path, resuming:bool, overwrite:bool) -> RunLock:
         raise
     return lock
 
-# %% ../nbs/05_cli.ipynb #710ba1da
-class SSCLCli(LightningCLI):
-    "LightningCLI for `SimCLRModel` and any `PairDataModule`, writing everything to one guarded run directory."
-    def __init__(
-        self,
-        *args,
-        argv: list[str] = (),
-        overwrite: bool = False,
-        output: str | None = None,
-        held: list | None = None,
-        **kwargs
-    ):
-        self.sscl_argv, self.sscl_overwrite, self.sscl_output = list(argv), overwrite, output
-        self.sscl_held = held if held is not None else []  # locks taken; the caller releases them
-        super().__init__(*args, args=list(argv), **kwargs)
-
-    def instantiate_trainer(self, **kwargs):
-        cfg = self._get(self.config_init, 'trainer', default={})
-        root = _run_dir(cfg)
-        kwargs['default_root_dir'] = str(root)
-        if self.subcommand == 'fit': _claim(self, root)
-        else: self.save_config_callback = None  # only fit writes a run's config
-        if cfg.get('logger') in (None, True):
-            kwargs['logger'] = [RunCSVLogger(root, name='', version=''), TensorBoardLogger(root, name='', version='')] \
-                if self.subcommand == 'fit' else False
-        kwargs['callbacks'] = _callbacks(self, cfg, root)
-        slurm = SLURMEnvironment.detect()
-        if not cfg.get('plugins'):
-            kwargs['plugins'] = [SafeCheckpointIO()] + ([SLURMEnvironment(auto_requeue=False)] if slurm else [])
-        return super().instantiate_trainer(**kwargs)
-
 # %% ../nbs/05_cli.ipynb #1df85173
 def _claim(cli:SSCLCli, root:Path):
     "Before a fit: resume a requeued SLURM job from its own checkpoint, then claim the run directory (rank 0)."
@@ -327,6 +293,37 @@ def _callbacks(cli:SSCLCli, cfg:dict, root:Path) -> list:
         from sscl.slurm import SlurmRequeue
         cbs.append(SlurmRequeue())
     return cbs
+
+# %% ../nbs/05_cli.ipynb #710ba1da
+class SSCLCli(LightningCLI):
+    "LightningCLI for `SimCLRModel` and any `PairDataModule`, writing everything to one guarded run directory."
+    def __init__(
+        self,
+        *args,
+        argv: list[str] = (),
+        overwrite: bool = False,
+        output: str | None = None,
+        held: list | None = None,
+        **kwargs
+    ):
+        self.sscl_argv, self.sscl_overwrite, self.sscl_output = list(argv), overwrite, output
+        self.sscl_held = held if held is not None else []  # locks taken; the caller releases them
+        super().__init__(*args, args=list(argv), **kwargs)
+
+    def instantiate_trainer(self, **kwargs):
+        cfg = self._get(self.config_init, 'trainer', default={})
+        root = _run_dir(cfg)
+        kwargs['default_root_dir'] = str(root)
+        if self.subcommand == 'fit': _claim(self, root)
+        else: self.save_config_callback = None  # only fit writes a run's config
+        if cfg.get('logger') in (None, True):
+            kwargs['logger'] = [RunCSVLogger(root, name='', version=''), TensorBoardLogger(root, name='', version='')] \
+                if self.subcommand == 'fit' else False
+        kwargs['callbacks'] = _callbacks(self, cfg, root)
+        slurm = SLURMEnvironment.detect()
+        if not cfg.get('plugins'):
+            kwargs['plugins'] = [SafeCheckpointIO()] + ([SLURMEnvironment(auto_requeue=False)] if slurm else [])
+        return super().instantiate_trainer(**kwargs)
 
 # %% ../nbs/05_cli.ipynb #48e6c3e9
 def _plain(v):
@@ -489,7 +486,6 @@ def report_run(run:Path, k:int=20, classes=None) -> dict:
     return res
 
 # %% ../nbs/05_cli.ipynb #e8b18593
-from lightning.fabric.utilities.exceptions import MisconfigurationException
 _USER_ERRORS = (
     FileNotFoundError,
     FileExistsError,

@@ -364,7 +364,7 @@ def check_discover_values(cfg:dict, path) -> None:
     if not isinstance(sc, list) or not sc or not all(whole(c, 0) for c in sc):
         bad('signal_classes', 'a non-empty list of class ids')
 
-# %% ../nbs/08_discovery.ipynb #89da286a
+# %% ../nbs/08_discovery.ipynb #aa955657
 def read_discover_config(path) -> dict:
     "The discover YAML merged over the defaults; unknown, missing or impossible values are errors naming the key."
     cfg = read_yaml(path, 'discover config')
