@@ -11,6 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 from .io import load_checkpoint
+from torchvision.models.resnet import Bottleneck
 
 # %% auto #0
 __all__ = ['activation', 'MLP', 'freeze', 'Encoder', 'SmallCNN', 'load_strict', 'read_state_dict', 'torchvision_weights_file',
@@ -176,8 +177,6 @@ def _cifar_stem(net, arch):
     net.maxpool = nn.Identity()
 
 # %% ../nbs/01_encoders.ipynb #bb65cf28
-from torchvision.models.resnet import Bottleneck
-
 def _stage(inplanes, planes, blocks, stride):
     down = None
     if stride != 1 or inplanes != planes * Bottleneck.expansion:
