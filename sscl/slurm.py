@@ -10,6 +10,9 @@ import yaml
 import sscl
 from fastcore.basics import patch
 from .io import expand_path, read_yaml, write_text, check_fit_configs
+import signal
+import torch
+from lightning.pytorch.callbacks import Callback
 
 # %% auto #0
 __all__ = ['CANNON', 'EXAMPLES', 'settings_path', 'load_settings', 'slurm_seconds', 'parse_sweep', 'check_script_values',
@@ -299,11 +302,6 @@ def submit(job:dict, # from `plan_job`
     r = subprocess.run([sbatch, '--parsable', str(run/'submit.sbatch')], capture_output=True, text=True)
     if r.returncode != 0: raise RuntimeError(f'sbatch refused the job: {r.stderr.strip()}')
     return r.stdout.strip().split(';')[0]
-
-# %% ../nbs/09_slurm.ipynb #5dbbb31b
-import signal
-import torch
-from lightning.pytorch.callbacks import Callback
 
 # %% ../nbs/09_slurm.ipynb #39a67b2f
 class SlurmRequeue(Callback):
