@@ -133,6 +133,30 @@ def load_pretrained(self:SimCLRModel, path:str):
     self.pretrained_report = f'{path}: {len(take)} tensors loaded, {len(own) - len(take)} kept their initialisation'
     return self
 
+# %% ../nbs/04_model.ipynb #fb75c626
+@patch
+def _heads(self:SimCLRModel, h, y, domain, V, stage, logs):
+    "The weighted classifier and domain-head losses of a batch, logged into `logs`."
+    extra = h.new_zeros(())
+    if self.classifier is not None and self.hparams.lambda_classifier > 0:
+        lab = y >= 0
+        if lab.any():
+            logits = self.classifier(h[lab])
+            ce = F.cross_entropy(logits, y[lab])
+            extra = extra + self.hparams.lambda_classifier * ce
+            logs[f'{stage}/classifier'], logs[f'{stage}/classifier_acc'] = (
+                ce,
+                (logits.argmax(1) == y[lab]).float().mean(),
+            )
+    if self.domain_head is not None and self.hparams.lambda_domain > 0 and domain is not None:
+        d = domain.repeat(V).float()
+        bce = F.binary_cross_entropy_with_logits(
+            self.domain_head(grad_reverse(h, self.hparams.grl_alpha)).squeeze(-1), d
+        )
+        extra = extra + self.hparams.lambda_domain * bce
+        logs[f'{stage}/domain'] = bce
+    return extra
+
 # %% ../nbs/04_model.ipynb #fd833054
 @patch
 def _embed_views(self:SimCLRModel, views):
@@ -174,30 +198,6 @@ def shared_step(self:SimCLRModel, batch, stage:str):
             batch_size=B,
         )
     return loss, h[:B]
-
-# %% ../nbs/04_model.ipynb #fb75c626
-@patch
-def _heads(self:SimCLRModel, h, y, domain, V, stage, logs):
-    "The weighted classifier and domain-head losses of a batch, logged into `logs`."
-    extra = h.new_zeros(())
-    if self.classifier is not None and self.hparams.lambda_classifier > 0:
-        lab = y >= 0
-        if lab.any():
-            logits = self.classifier(h[lab])
-            ce = F.cross_entropy(logits, y[lab])
-            extra = extra + self.hparams.lambda_classifier * ce
-            logs[f'{stage}/classifier'], logs[f'{stage}/classifier_acc'] = (
-                ce,
-                (logits.argmax(1) == y[lab]).float().mean(),
-            )
-    if self.domain_head is not None and self.hparams.lambda_domain > 0 and domain is not None:
-        d = domain.repeat(V).float()
-        bce = F.binary_cross_entropy_with_logits(
-            self.domain_head(grad_reverse(h, self.hparams.grl_alpha)).squeeze(-1), d
-        )
-        extra = extra + self.hparams.lambda_domain * bce
-        logs[f'{stage}/domain'] = bce
-    return extra
 
 # %% ../nbs/04_model.ipynb #cd079de0
 @patch
