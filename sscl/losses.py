@@ -172,7 +172,6 @@ class _GatherWithGrad(torch.autograd.Function):
         dist.all_reduce(grad)
         return grad.chunk(dist.get_world_size(), 0)[dist.get_rank()]
 
-# %% ../nbs/00_losses.ipynb #fd5566f7
 def gather_with_grad(x:torch.Tensor # this process's tensor, same shape on every process
                     ) -> tuple[torch.Tensor, int]:
     "Concatenate `x` from all processes along dim 0, gradients flowing back; also this process's rank."
@@ -213,6 +212,17 @@ class SupConLoss(nn.Module):
             f' contrast_mode={self.contrast_mode!r}, gather={self.gather}'
         )
 
+# %% ../nbs/00_losses.ipynb #5ac2914b
+@patch
+def _finish(self:SupConLoss,
+            Z:torch.Tensor, # [N, d] view-major features of all processes
+            c:Contrast, # who is contrasted with whom
+           ) -> torch.Tensor:
+    "The loss of the blocked function, scaled by the world size when the anchors' mean is taken over processes."
+    world = dist.get_world_size() if self.gather and dist.is_available() and dist.is_initialized() else 1
+    scale = world * self.temperature / self.base_temperature
+    return _BlockedSupCon.apply(Z, c, scale, world > 1)
+
 # %% ../nbs/00_losses.ipynb #58ab1d8b
 @patch
 def forward(self:SupConLoss,
@@ -239,14 +249,3 @@ def forward(self:SupConLoss,
     pos_mask = None if mask is None else mask.to(dev).bool()  # [B, B]
     c = Contrast(anchor_idx, g, int(g.max()) + 1, sample_of, pos_mask, 1. / self.temperature, self.chunk_elems)
     return self._finish(Z, c)
-
-# %% ../nbs/00_losses.ipynb #5ac2914b
-@patch
-def _finish(self:SupConLoss,
-            Z:torch.Tensor, # [N, d] view-major features of all processes
-            c:Contrast, # who is contrasted with whom
-           ) -> torch.Tensor:
-    "The loss of the blocked function, scaled by the world size when the anchors' mean is taken over processes."
-    world = dist.get_world_size() if self.gather and dist.is_available() and dist.is_initialized() else 1
-    scale = world * self.temperature / self.base_temperature
-    return _BlockedSupCon.apply(Z, c, scale, world > 1)

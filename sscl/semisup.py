@@ -13,7 +13,7 @@ from .io import save_npz
 
 
 # %% auto #0
-__all__ = ['pseudo_label', 'save_pseudo_labels', 'label_test', 'accuracies']
+__all__ = ['VOTES', 'pseudo_label', 'save_pseudo_labels', 'label_test', 'accuracies']
 
 # %% ../nbs/07_semisup.ipynb #f9c43549
 def _knn_probs(h, y, k, n_cls):
@@ -49,10 +49,15 @@ def _kmeans_probs(h, y, n_cls, iters:int=100):
     resp = torch.softmax(-d / (2 * var), dim=1)
     return (resp @ F.one_hot(torch.as_tensor(y)[lab], n_cls).double()).numpy()
 
+# %% ../nbs/07_semisup.ipynb #4008c36a
+VOTES = {'knn': lambda h, y, k, n_cls: _knn_probs(h, y, k, n_cls),  # (h [N, d], y [N], k, n_cls) -> probs [N, C]
+         'spreading': lambda h, y, k, n_cls: _spreading_probs(h, y, k),
+         'kmeans': lambda h, y, k, n_cls: _kmeans_probs(h, y, n_cls)}
+
 # %% ../nbs/07_semisup.ipynb #ed84909e
 def pseudo_label(h:np.ndarray, # [N, d] embedding of all samples
                  y:np.ndarray, # [N] labels, -1 for unlabelled
-                 method:str='knn', # 'knn' vote, 'spreading' (label spreading), 'kmeans' (constrained k-means) or 'classifier' (use `probs`)
+                 method:str='knn', # a vote of `VOTES` (knn, spreading, kmeans) or 'classifier' (use `probs`)
                  k:int=10, # neighbours (knn, spreading; kmeans ignores it)
                  probs:np.ndarray|None=None, # [N, C] class probabilities from a classifier head (method 'classifier')
                  threshold:float=0.0, # keep pseudo-labels with confidence above this
@@ -66,13 +71,11 @@ def pseudo_label(h:np.ndarray, # [N, d] embedding of all samples
     n_cls = int(classes.max()) + 1
     missing = sorted(set(range(n_cls)) - set(classes.tolist()))
     if missing: warnings.warn(f'classes {missing} have no labelled sample: no sample can be pseudo-labelled as them')
-    if method == 'knn': p = _knn_probs(h, y, k, n_cls)
-    elif method == 'spreading': p = _spreading_probs(h, y, k)
-    elif method == 'kmeans': p = _kmeans_probs(h, y, n_cls)
-    elif method == 'classifier':
+    if method == 'classifier':
         if probs is None: raise ValueError("method 'classifier' needs `probs` from the classifier head")
         p = np.asarray(probs)
-    else: raise ValueError(f"method must be 'knn', 'spreading', 'kmeans' or 'classifier', not {method!r}")
+    elif method in VOTES: p = VOTES[method](h, y, k, n_cls)
+    else: raise ValueError(f"method must be one of {sorted(VOTES)} or 'classifier', not {method!r}")
     label, conf = p.argmax(1), p.max(1)
     label = np.where(y >= 0, y, label)
     conf = np.where(y >= 0, 1.0, conf)
