@@ -19,20 +19,8 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from .evaluate import knn_accuracy
 from .plots import corner_plot, loss_curves
-from sscl.io import (
-    read_yaml,
-    expand_path,
-    atomic_open,
-    save_npz,
-    save_figure,
-    write_text,
-    load_checkpoint,
-    RunLock,
-    read_mark,
-    mark_dir,
-    clean_stale_tmp,
-    MARK,
-)
+from .io import read_yaml, expand_path, atomic_open, save_npz, save_figure, write_text, load_checkpoint
+from .io import RunLock, read_mark, mark_dir, clean_stale_tmp, MARK
 import csv
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
@@ -44,8 +32,8 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['COMMANDS', 'command', 'usage', 'environment', 'info', 'main', 'SafeCheckpointIO', 'EmbeddingWriter', 'RunCSVLogger',
            'AlignLogStep', 'is_rank_zero', 'run_checkpoints', 'check_run_dir', 'clear_run', 'claim_run_dir', 'SSCLCli',
-           'hparam_differences', 'check_ckpt_fits', 'report_run', 'user_error', 'sscl_options', 'lightning_command',
-           'delegate']
+           'hparam_differences', 'check_ckpt_fits', 'report_run', 'user_error', 'sscl_options', 'run_reporting',
+           'lightning_command', 'delegate']
 
 # %% ../nbs/05_cli.ipynb #5ca9447f
 COMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {}
@@ -201,19 +189,9 @@ def run_checkpoints(root:Path) -> list[Path]:
 
 # %% ../nbs/05_cli.ipynb #6043487e
 _RUN_FILES = ('config.yaml', 'metrics.csv', 'results.json', 'hparams.yaml')
-_RUN_OUTPUTS = (
-    'checkpoints/*.ckpt',
-    'hpc_ckpt_*.ckpt',
-    'metrics.csv',
-    'results.json',
-    'hparams.yaml',
-    'events.out.tfevents.*',
-    'embeddings/*.npz',
-    'predict/*.npz',
-    'plots/val_corner_epoch*.png',
-    'plots/test_corner.png',
-    'plots/loss.png',
-)
+_RUN_OUTPUTS = ('checkpoints/*.ckpt', 'hpc_ckpt_*.ckpt', 'metrics.csv', 'results.json', 'hparams.yaml',
+                'events.out.tfevents.*', 'embeddings/*.npz', 'predict/*.npz', 'plots/val_corner_epoch*.png',
+                'plots/test_corner.png', 'plots/loss.png')  # what a run writes, and --overwrite removes
 
 def check_run_dir(root:Path, # the run directory
                   resuming:bool, # the fit continues a checkpoint of this run
@@ -486,15 +464,8 @@ def report_run(run:Path, k:int=20, classes=None) -> dict:
     return res
 
 # %% ../nbs/05_cli.ipynb #e8b18593
-_USER_ERRORS = (
-    FileNotFoundError,
-    FileExistsError,
-    FloatingPointError,
-    ValueError,
-    KeyError,
-    ImportError,
-    MisconfigurationException,
-)
+_USER_ERRORS = (FileNotFoundError, FileExistsError, FloatingPointError, ValueError, KeyError, ImportError,
+                MisconfigurationException)
 
 def user_error(e:BaseException) -> BaseException:
     "The innermost user error behind `e`: the parser wraps a data module's own message in a list of union subtypes."
@@ -519,6 +490,18 @@ def sscl_options(sub:str, argv:list[str]) -> tuple[list[str], dict]:
     return rest, opts
 
 # %% ../nbs/05_cli.ipynb #c336243e
+def run_reporting(sub:str, # the sub-command, for the message
+                  fn:Callable[[], int|None], # the command's work; its return value is the exit status (None: 0)
+                  errors:tuple=_USER_ERRORS, # the exceptions that are the user's to fix
+                 ) -> int:
+    "Run `fn` as `sscl sub`: a user's mistake is one line on stderr and exit status 1 (SSCL_DEBUG=1 shows the traceback)."
+    try: return fn() or 0
+    except errors as e:
+        if os.environ.get('SSCL_DEBUG'): raise
+        e = user_error(e)
+        print(f'sscl {sub}: error: {type(e).__name__}: {e}', file=sys.stderr)
+        return 1
+
 def lightning_command(sub:str):
     "The `sscl <sub>` command: LightningCLI's `sub` for SimCLRModel and any PairDataModule."
     def run(argv:list[str]) -> int:
@@ -526,19 +509,14 @@ def lightning_command(sub:str):
         from sscl.pairs import PairDataModule
         saved, sys.argv = sys.argv, sys.argv[:1]  # the arguments travel in `args`; LightningCLI warns if sys.argv has them too
         held = []
-        try:
+        def train():
             rest, opts = sscl_options(sub, argv)
             SSCLCli(SimCLRModel, PairDataModule, subclass_mode_data=True, seed_everything_default=0, argv=[sub, *rest],
                     save_config_kwargs={'overwrite': True}, parser_kwargs={'prog': 'sscl'}, held=held, **opts)
-        except _USER_ERRORS as e:
-            if os.environ.get('SSCL_DEBUG'): raise
-            e = user_error(e)
-            print(f'sscl {sub}: error: {type(e).__name__}: {e}', file=sys.stderr)
-            return 1
+        try: return run_reporting(sub, train)
         finally:
             sys.argv = saved
             for lock in held: lock.release()
-        return 0
     return run
 
 for _sub, _help in [
@@ -558,11 +536,9 @@ def delegate(sub:str, # the sub-command
     def run(argv:list[str]) -> int:
         import importlib
         mod, fn = target.split(':')
-        try: return getattr(importlib.import_module(mod), fn)(argv)
-        except _USER_ERRORS + (FileExistsError, RuntimeError) as e:
-            if os.environ.get('SSCL_DEBUG'): raise
-            print(f'sscl {sub}: error: {type(e).__name__}: {e}', file=sys.stderr)
-            return 1
+        return run_reporting(
+            sub, lambda: getattr(importlib.import_module(mod), fn)(argv), _USER_ERRORS + (RuntimeError,)
+        )
     command(sub, help)(run)
 
 delegate(

@@ -16,7 +16,8 @@ from .io import read_yaml, write_text, save_figure, read_mark, mark_dir, MARK
 # %% auto #0
 __all__ = ['DISCOVER_DEFAULTS', 'as_tensor', 'sq_dist', 'gaussian_kernel', 'fit_klr', 'distance_percentiles', 'NPLM', 'draw_toy',
            'empirical_p', 'z_score', 'chi2_dof', 'combine', 'Significance', 'significance', 'calibrate', 'Mahalanobis',
-           'injection_sweep', 'check_discover_values', 'read_discover_config', 'discover', 'discover_main']
+           'injection_sweep', 'check_discover_values', 'read_discover_config', 'discover', 'discover_parser',
+           'discover_main']
 
 # %% ../nbs/08_discovery.ipynb #e946daed
 def as_tensor(x, name:str) -> torch.Tensor:
@@ -126,15 +127,8 @@ class NPLM:
         if widths is None:
             widths = distance_percentiles(self.standardise(ref), percentiles)
             if double_last: widths.append(2 * widths[-1])
-        self.widths, self.M, self.lam, self.steps, self.solver, self.device, self.dtype = (
-            list(widths),
-            M,
-            lam,
-            steps,
-            solver,
-            device,
-            dtype,
-        )
+        self.widths, self.M, self.lam, self.steps = list(widths), M, lam, steps
+        self.solver, self.device, self.dtype = solver, device, dtype
 
     def standardise(self, x): return (x - self.mean) / self.std
 
@@ -415,18 +409,8 @@ def discover(cfg:dict, overwrite:bool=False, progress:bool=True) -> dict:
     if (out / 'report.md').exists() and not overwrite:
         raise FileExistsError(f'{out/"report.md"} exists: pass --overwrite to replace it')
     bkg, signal, tests = _pools(cfg)
-    res = injection_sweep(
-        tests,
-        bkg,
-        signal,
-        cfg['fractions'],
-        cfg['n_ref'],
-        cfg['n_data'],
-        cfg['n_toys'],
-        cfg['n_null'],
-        seed=cfg['seed'],
-        progress=progress,
-    )
+    sizes = cfg['n_ref'], cfg['n_data'], cfg['n_toys'], cfg['n_null']
+    res = injection_sweep(tests, bkg, signal, cfg['fractions'], *sizes, seed=cfg['seed'], progress=progress)
     out.mkdir(parents=True, exist_ok=True)
     if read_mark(out) is None: mark_dir(out, 'discovery')
     import matplotlib
@@ -462,15 +446,20 @@ def discover(cfg:dict, overwrite:bool=False, progress:bool=True) -> dict:
     return res
 
 # %% ../nbs/08_discovery.ipynb #dd9d9dbf
-def discover_main(argv:list[str]) -> int:
-    "`sscl discover --config FILE.yaml [--overwrite]`."
+def discover_parser():
+    "The arguments of `sscl discover`."
     import argparse
-    ap = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(
         prog='sscl discover', description='Injection sweep of the discovery tests on saved embeddings.'
     )
-    ap.add_argument('--config', required=True, help='discover YAML (see sscl.discovery.DISCOVER_DEFAULTS)')
-    ap.add_argument('--overwrite', action='store_true', help='replace an existing report')
-    a = ap.parse_args(argv)
+    p.add_argument('--config', required=True, help='discover YAML (see sscl.discovery.DISCOVER_DEFAULTS)')
+    p.add_argument('--overwrite', action='store_true', help='replace an existing report')
+    return p
+
+def discover_main(argv:list[str], # the arguments after `sscl discover`
+                 ) -> int:
+    "`sscl discover --config FILE.yaml [--overwrite]`."
+    a = discover_parser().parse_args(argv)
     res = discover(read_discover_config(a.config), a.overwrite)
     for k, r in res.items(): print(f"{k}: median Z " + ', '.join(f'{z:.2f}' for z in r['median']))
     return 0

@@ -187,16 +187,10 @@ def shared_step(self:SimCLRModel, batch, stage:str):
         batch_size=B,
         sync_dist=stage != 'train',
     )
-    if stage == 'train' and hasattr(self.criterion, 'last_contrast_size'):  # the smallest contrast set of any rank: V x the global batch when negatives are gathered
-        self.log(
-            'train/contrast_size',
-            float(self.criterion.last_contrast_size),
-            on_step=False,
-            on_epoch=True,
-            reduce_fx='min',
-            sync_dist=True,
-            batch_size=B,
-        )
+    if stage == 'train' and hasattr(self.criterion, 'last_contrast_size'):
+        # the smallest contrast set of any rank: V x the global batch when negatives are gathered
+        self.log('train/contrast_size', float(self.criterion.last_contrast_size), on_step=False, on_epoch=True,
+                 reduce_fx='min', sync_dist=True, batch_size=B)
     return loss, h[:B]
 
 # %% ../nbs/04_model.ipynb #cd079de0

@@ -12,16 +12,8 @@ import lightning as L
 from torch.utils.data import Dataset, DataLoader
 from fastcore.basics import patch
 from .io import safe_unpickle
-from sscl.augment import (
-    Views,
-    digits_augment,
-    simclr_augment,
-    small_image_augment,
-    timeseries_augment,
-    jet_augment,
-    GaussianNoise,
-    NoiseShift,
-)
+from .augment import Views, digits_augment, simclr_augment, small_image_augment, timeseries_augment, jet_augment
+from .augment import GaussianNoise, NoiseShift
 
 # %% auto #0
 __all__ = ['IMG_EXTS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_NAMES', 'integer_labels', 'Samples', 'stratified_split', 'few_labels',
@@ -100,12 +92,8 @@ def few_labels(y:torch.Tensor, # true labels of the training samples
 class ViewDataset(Dataset):
     "Training samples: `n_views` augmented views, the visible label, index and domain."
     def __init__(self, samples:Samples, indices, labels, transform, n_views:int=2):
-        self.s, self.indices, self.labels, self.views = (
-            samples,
-            torch.as_tensor(indices),
-            labels,
-            Views(transform, n_views),
-        )
+        self.s, self.indices, self.labels = samples, torch.as_tensor(indices), labels
+        self.views = Views(transform, n_views)
     def __len__(self): return len(self.indices)
     def __getitem__(self, i):
         j = int(self.indices[i])
@@ -191,38 +179,18 @@ class PairDataModule(L.LightningDataModule):
                  eval_transform=None, # transform of one clean sample; None: the data set's default
                 ):
         super().__init__()
-        check_data_settings(
-            batch_size=batch_size,
-            num_workers=num_workers,
-            n_views=n_views,
-            mode=mode,
-            label_fraction=label_fraction,
-            labels_per_class=labels_per_class,
-            val_fraction=val_fraction,
-            test_fraction=test_fraction,
-            predict_split=predict_split,
-        )
-        self.batch_size, self.num_workers, self.pin_memory, self.n_views, self.mode = (
-            batch_size,
-            num_workers,
-            pin_memory,
-            n_views,
-            mode,
-        )
+        check_data_settings(batch_size=batch_size, num_workers=num_workers, n_views=n_views, mode=mode,
+                            label_fraction=label_fraction, labels_per_class=labels_per_class, val_fraction=val_fraction,
+                            test_fraction=test_fraction, predict_split=predict_split)
+        self.batch_size, self.num_workers, self.pin_memory = batch_size, num_workers, pin_memory
+        self.n_views, self.mode = n_views, mode
         if pseudo_labels is not None and mode != 'labels':
             raise ValueError("pseudo_labels need mode 'labels' (training shows labels)")
-        self.label_fraction, self.labels_per_class, self.exclude_classes = (
-            label_fraction,
-            labels_per_class,
-            list(exclude_classes),
-        )
+        self.label_fraction, self.labels_per_class = label_fraction, labels_per_class
+        self.exclude_classes = list(exclude_classes)
         self.labeled_domains, self.pseudo_labels = labeled_domains, pseudo_labels
-        self.val_fraction, self.test_fraction, self.predict_split, self.seed = (
-            val_fraction,
-            test_fraction,
-            predict_split,
-            seed,
-        )
+        self.val_fraction, self.test_fraction = val_fraction, test_fraction
+        self.predict_split, self.seed = predict_split, seed
         self._train_tf, self._eval_tf, self.splits = train_transform, eval_transform, None
 
     def load(self) -> dict[str, Samples]: raise NotImplementedError

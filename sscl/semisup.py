@@ -49,7 +49,7 @@ def _kmeans_probs(h, y, n_cls, iters:int=100):
     resp = torch.softmax(-d / (2 * var), dim=1)
     return (resp @ F.one_hot(torch.as_tensor(y)[lab], n_cls).double()).numpy()
 
-# %% ../nbs/07_semisup.ipynb #4008c36a
+# %% ../nbs/07_semisup.ipynb #82b47767
 VOTES = {'knn': lambda h, y, k, n_cls: _knn_probs(h, y, k, n_cls),  # (h [N, d], y [N], k, n_cls) -> probs [N, C]
          'spreading': lambda h, y, k, n_cls: _spreading_probs(h, y, k),
          'kmeans': lambda h, y, k, n_cls: _kmeans_probs(h, y, n_cls)}
