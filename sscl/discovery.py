@@ -295,7 +295,6 @@ def injection_sweep(
 ) -> dict:
     "{test: {'fraction', 'median', 'lo', 'hi', 'z' [n_fractions, n_toys]}}."
     from tqdm.auto import tqdm
-
     pool, signal = as_tensor(pool, 'pool'), as_tensor(signal, 'signal')
     if pool.shape[1] != signal.shape[1]:
         raise ValueError(f'pool has {pool.shape[1]} dims, signal {signal.shape[1]}')
@@ -414,7 +413,6 @@ def discover(cfg:dict, overwrite:bool=False, progress:bool=True) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     if read_mark(out) is None: mark_dir(out, 'discovery')
     import matplotlib
-
     matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
     ax = plot_sweep(res, title=f"signal classes {cfg['signal_classes']}")

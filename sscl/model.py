@@ -261,7 +261,6 @@ def on_test_epoch_end(self:SimCLRModel):
 def _save_corner(self:SimCLRModel, h, y, name):
     "Save the corner plot of an embedding into the run's plots/ and TensorBoard."
     import matplotlib
-
     matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
     dm = getattr(self.trainer, 'datamodule', None)
