@@ -44,6 +44,7 @@ def run_seed(seed:int, a) -> dict:
         if not (out/'report.json').exists():
             if first is not None and not out.exists():  # reuse round 1: it never saw a label
                 out.mkdir(parents=True); shutil.copytree(first/'round1', out/'round1')
+                shutil.copy(first/'.sscl', out/'.sscl')  # the bench made this folder: a pipeline's, so --resume may use it
             if out.exists(): args.append('--resume')
             t0 = time.time()
             r = subprocess.run(args, capture_output=True, text=True, env=env)
