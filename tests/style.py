@@ -79,6 +79,19 @@ def unchecked_exports(path: Path) -> list[str]:
     return out
 
 
+def mixed_import_cells(path: Path) -> list[str]:
+    "Shown code cells that import and do more: the docs build runs every cell with an import, without the rest."
+    out = []
+    for kind, src in _cells(path):
+        first = src.lstrip().split('\n')[0].replace(' ', '')
+        if kind != 'code' or first.startswith('#|hide') or 'nbdev_export()' in src: continue
+        tree = ast.parse(src)
+        if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(tree)) \
+                and any(not isinstance(t, (ast.Import, ast.ImportFrom)) for t in tree.body):
+            out.append(src.strip().split('\n')[0][:60])
+    return out
+
+
 def export_lengths() -> list[int]:
     "Lines of each exported cell, without the `#| export` line."
     return [len(src.strip().splitlines()) - 1 for p in notebooks() for kind, src in _cells(p) if kind == 'export']

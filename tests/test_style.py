@@ -77,3 +77,9 @@ def test_the_check_finder_sees_a_missing_check(tmp_path):
                     cell('code', '#| export\ndef g(): pass'), cell('code', 'g()')]}
     (tmp_path/'01_x.ipynb').write_text(__import__('json').dumps(nb))
     assert style.unchecked_exports(tmp_path/'01_x.ipynb') == ['def f(): pass']
+
+
+@pytest.mark.parametrize('path', style.notebooks(), ids=lambda p: p.name)
+def test_imports_stand_in_cells_of_their_own(path):
+    bad = style.mixed_import_cells(path)
+    assert not bad, f'{path.name}: cells mixing imports with other code (the docs build runs them alone): {bad}'
