@@ -197,7 +197,8 @@ def check_run_dir(root:Path, # the run directory
                   resuming:bool, # the fit continues a checkpoint of this run
                   overwrite:bool, # the user asked to start the run over
                  ):
-    "FileExistsError if a fit may not write into `root`: files sscl did not write, or a run neither resumed nor replaced."
+    """FileExistsError if a fit may not write into `root`: files sscl did not write, or a run neither resumed nor
+    replaced."""
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise FileExistsError(f'trainer.default_root_dir {root} is a file, not a directory')
@@ -338,7 +339,8 @@ def _check_overrides(cli:SSCLCli, sub:str, ckpt:str, differ:dict):
 
 @patch
 def _parse_ckpt_path(self:SSCLCli):
-    "The default checkpoint of validate/test/predict, a weights-only read, the overrides check, then LightningCLI's own."
+    """The default checkpoint of validate/test/predict, a weights-only read, the overrides check, then LightningCLI's
+    own."""
     sub = self.config.get('subcommand')
     if not sub: return
     c = self.config[sub]
@@ -364,7 +366,8 @@ def _parse_ckpt_path(self:SSCLCli):
 
 # %% ../nbs/05_cli.ipynb #095564bb
 def _predict_dir(cli:SSCLCli) -> Path:
-    "Where `sscl predict` writes: `--output` (empty, new, or an earlier `--output`), else `predict/` in the checkpoint's run."
+    """Where `sscl predict` writes: `--output` (empty, new, or an earlier `--output`), else `predict/` in the
+    checkpoint's run."""
     if cli.sscl_output:
         out = expand_path(cli.sscl_output, '--output')
         if out.is_dir() and any(out.iterdir()) and (read_mark(out) or {}).get('kind') != 'predict':
@@ -429,7 +432,8 @@ def after_fit(self:SSCLCli):
     "After a finished fit: embed the train and test splits, then write results.json and the final plots."
     t, dm, model = self.trainer, self.datamodule, self.model
     if t.interrupted or getattr(t, 'fast_dev_run', False): return
-    if any(getattr(c, 'requeued', False) for c in t.callbacks): return  # stopped for a SLURM requeue: the rest comes later
+    # stopped for a SLURM requeue: the rest comes later
+    if any(getattr(c, 'requeued', False) for c in t.callbacks): return
     ckpt = 'best' if getattr(t.checkpoint_callback, 'best_model_path', '') else None
     for split in ('train', 'test'):
         dm.predict_split = split
@@ -478,7 +482,8 @@ def sscl_options(sub:str, argv:list[str]) -> tuple[list[str], dict]:
     "Split sscl's own options (`fit --overwrite`, `predict --output DIR`) from LightningCLI's arguments."
     rest, opts, it = [], {}, iter(argv)
     for a in it:
-        if a in ('-c', '--config') or a.startswith('--config='):  # read here first: the parser's own error names no file
+        # read here first: the parser's own error names no file
+        if a in ('-c', '--config') or a.startswith('--config='):
             path = a.split('=', 1)[1] if '=' in a else next(it, '')
             read_yaml(path, 'config')
             rest += ['--config', path]
@@ -494,7 +499,8 @@ def run_reporting(sub:str, # the sub-command, for the message
                   fn:Callable[[], int|None], # the command's work; its return value is the exit status (None: 0)
                   errors:tuple=_USER_ERRORS, # the exceptions that are the user's to fix
                  ) -> int:
-    "Run `fn` as `sscl sub`: a user's mistake is one line on stderr and exit status 1 (SSCL_DEBUG=1 shows the traceback)."
+    """Run `fn` as `sscl sub`: a user's mistake is one line on stderr and exit status 1 (SSCL_DEBUG=1 shows the
+    traceback)."""
     try: return fn() or 0
     except errors as e:
         if os.environ.get('SSCL_DEBUG'): raise
@@ -507,7 +513,8 @@ def lightning_command(sub:str):
     def run(argv:list[str]) -> int:
         from sscl.model import SimCLRModel
         from sscl.pairs import PairDataModule
-        saved, sys.argv = sys.argv, sys.argv[:1]  # the arguments travel in `args`; LightningCLI warns if sys.argv has them too
+        # the arguments travel in `args`; LightningCLI warns if sys.argv has them too
+        saved, sys.argv = sys.argv, sys.argv[:1]
         held = []
         def train():
             rest, opts = sscl_options(sub, argv)
