@@ -329,10 +329,8 @@ def _check_overrides(cli:SSCLCli, sub:str, ckpt:str, differ:dict):
     if explicit:
         given = ', '.join(f'--model.{k}' for k in explicit)
         saved = ', '.join(f'{k}={differ[k][0]!r}' for k in explicit)
-        raise ValueError(
-            f'{given} would be ignored: sscl {sub} takes the model settings of the checkpoint {ckpt} ({saved}). '
-            'Drop the option, or start a new run from its weights with --model.pretrain_ckpt'
-        )
+        raise ValueError(f'{given} would be ignored: sscl {sub} takes the model settings of the checkpoint {ckpt} '
+                         f'({saved}). Drop the option, or start a new run from its weights with --model.pretrain_ckpt')
     if differ:
         notes = ', '.join(f'model.{k}={a!r} (the config says {b!r})' for k, (a, b) in differ.items())
         print(f"sscl {sub}: the checkpoint {ckpt} sets {notes}; the checkpoint's values are used", file=sys.stderr)

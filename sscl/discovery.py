@@ -421,28 +421,16 @@ def discover(cfg:dict, overwrite:bool=False, progress:bool=True) -> dict:
     ax.figure.tight_layout()
     save_figure(ax.figure, out / 'sweep.png')
     plt.close(ax.figure)
-    rows = [
-        f"| {100 * f:.2f}% | "
-        + ' | '.join(f"{r['median'][i]:.2f} [{r['lo'][i]:.2f}, {r['hi'][i]:.2f}]" for r in res.values())
-        + ' |'
-        for i, f in enumerate(cfg['fractions'])
-    ]
-    write_text(
-        out / 'report.md',
-        f"# Discovery report\n\nEmbeddings `{cfg['embeddings']}`, signal classes {cfg['signal_classes']},"
-        f" {cfg['n_ref']} reference samples, {cfg['n_data']} expected data samples, {cfg['n_null']} null toys,"
-        f" {cfg['n_toys']} toys per fraction.\n\nMedian Z [16%, 84%]:\n\n| signal | "
-        + ' | '.join(res)
-        + ' |\n|---|'
-        + '---|' * len(res)
-        + '\n'
-        + '\n'.join(rows)
-        + '\n\n![sweep](sweep.png)\n',
-    )
-    write_text(
-        out / 'sweep.json',
-        json.dumps({k: {kk: np.asarray(vv).tolist() for kk, vv in v.items()} for k, v in res.items()}),
-    )
+    cell = lambda r, i: f"{r['median'][i]:.2f} [{r['lo'][i]:.2f}, {r['hi'][i]:.2f}]"
+    rows = [f"| {100 * f:.2f}% | " + ' | '.join(cell(r, i) for r in res.values()) + ' |'
+            for i, f in enumerate(cfg['fractions'])]
+    head = (f"# Discovery report\n\nEmbeddings `{cfg['embeddings']}`, signal classes {cfg['signal_classes']},"
+            f" {cfg['n_ref']} reference samples, {cfg['n_data']} expected data samples, {cfg['n_null']} null toys,"
+            f" {cfg['n_toys']} toys per fraction.\n\nMedian Z [16%, 84%]:\n\n")
+    table = '| signal | ' + ' | '.join(res) + ' |\n|---|' + '---|' * len(res) + '\n' + '\n'.join(rows)
+    write_text(out/'report.md', head + table + '\n\n![sweep](sweep.png)\n')
+    as_lists = {k: {kk: np.asarray(vv).tolist() for kk, vv in v.items()} for k, v in res.items()}
+    write_text(out/'sweep.json', json.dumps(as_lists))
     return res
 
 # %% ../nbs/08_discovery.ipynb #dd9d9dbf

@@ -21,7 +21,7 @@ from .evaluate import knn_accuracy
 from .plots import corner_plot
 
 # %% auto #0
-__all__ = ['grad_reverse', 'WarmupCosine', 'check_heads_fit', 'SimCLRModel']
+__all__ = ['grad_reverse', 'WarmupCosine', 'check_heads_fit', 'make_criterion', 'SimCLRModel']
 
 # %% ../nbs/04_model.ipynb #69c7a58a
 class _GradReverse(torch.autograd.Function):
@@ -71,9 +71,20 @@ def check_heads_fit(dim:int|None, # the encoder's embedding size (its embed_dim 
                 f"set model.{key}.init_args.input_dim to {dim}"
             )
 
-# %% ../nbs/04_model.ipynb #741ad4c7
+# %% ../nbs/04_model.ipynb #51c01e27
 def _adamw(params): return torch.optim.AdamW(params, lr=1e-3, weight_decay=1e-4)
 
+def make_criterion(criterion:nn.Module|None, # the configured loss, or None
+                   temperature:float, base_temperature:float|None, contrast_mode:str, # SupConLoss's settings
+                  ) -> nn.Module:
+    "The model's loss: `criterion` as given, else SupConLoss of the three settings, which then must keep their defaults."
+    if criterion is None: return SupConLoss(temperature, base_temperature, contrast_mode, gather=True)
+    if (temperature, base_temperature, contrast_mode) != (0.1, None, 'all'):
+        raise ValueError('model.temperature, base_temperature and contrast_mode configure the default SupConLoss: '
+                         'with model.criterion set, give its settings in model.criterion.init_args')
+    return criterion
+
+# %% ../nbs/04_model.ipynb #741ad4c7
 class SimCLRModel(L.LightningModule):
     "Contrastive training of `encoder` (SimCLR without labels, SupCon with), optional classifier and domain heads."
     def __init__(self,
@@ -105,14 +116,7 @@ class SimCLRModel(L.LightningModule):
         if projector is None and dim is None: raise ValueError('the encoder has no embed_dim: pass a projector')
         self.projector = projector if projector is not None else MLP(dim, [dim], dim)
         check_heads_fit(dim, {'projector': self.projector, 'classifier': classifier, 'domain_head': domain_head})
-        if criterion is not None and (temperature, base_temperature, contrast_mode) != (0.1, None, 'all'):
-            raise ValueError('model.temperature, base_temperature and contrast_mode configure the default SupConLoss: '
-                             'with model.criterion set, give its settings in model.criterion.init_args')
-        self.criterion = (
-            criterion
-            if criterion is not None
-            else SupConLoss(temperature, base_temperature, contrast_mode, gather=True)
-        )
+        self.criterion = make_criterion(criterion, temperature, base_temperature, contrast_mode)
         self.optimizer_fn, self.scheduler_fn = optimizer or _adamw, scheduler
         if channels_last: self.to(memory_format=torch.channels_last)
         if pretrain_ckpt: self.load_pretrained(pretrain_ckpt)

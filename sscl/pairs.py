@@ -122,7 +122,8 @@ def _identity(x): return x
 
 # %% ../nbs/03_pairs.ipynb #7ee12761
 def check_data_settings(batch_size:int, num_workers:int, n_views:int, mode:str, label_fraction:float,
-                        labels_per_class:int|None, val_fraction:float, test_fraction:float, predict_split:str):
+                        labels_per_class:int|None, val_fraction:float, test_fraction:float, predict_split:str,
+                        pseudo_labels:str|None=None):
     "ValueError naming the first data setting that cannot train, with its value and what is allowed."
     def bad(key, value, allowed): raise ValueError(f'data.init_args.{key}={value!r}: {allowed}')
     def is_int(v): return isinstance(v, int) and not isinstance(v, bool)
@@ -140,6 +141,8 @@ def check_data_settings(batch_size:int, num_workers:int, n_views:int, mode:str, 
     if not 0 < test_fraction < 1: bad('test_fraction', test_fraction, 'a share in (0, 1)')
     if predict_split not in ('train', 'val', 'test', 'all'):
         bad('predict_split', predict_split, 'train, val, test or all')
+    if pseudo_labels is not None and mode != 'labels':
+        raise ValueError("pseudo_labels need mode 'labels' (training shows labels)")
 
 # %% ../nbs/03_pairs.ipynb #f8464cf8
 def check_finite(s:Samples, # the source
@@ -182,17 +185,14 @@ class PairDataModule(L.LightningDataModule):
         super().__init__()
         check_data_settings(batch_size=batch_size, num_workers=num_workers, n_views=n_views, mode=mode,
                             label_fraction=label_fraction, labels_per_class=labels_per_class, val_fraction=val_fraction,
-                            test_fraction=test_fraction, predict_split=predict_split)
+                            test_fraction=test_fraction, predict_split=predict_split, pseudo_labels=pseudo_labels)
         self.batch_size, self.num_workers, self.pin_memory = batch_size, num_workers, pin_memory
         self.n_views, self.mode = n_views, mode
-        if pseudo_labels is not None and mode != 'labels':
-            raise ValueError("pseudo_labels need mode 'labels' (training shows labels)")
-        self.label_fraction, self.labels_per_class = label_fraction, labels_per_class
-        self.exclude_classes = list(exclude_classes)
-        self.labeled_domains, self.pseudo_labels = labeled_domains, pseudo_labels
-        self.val_fraction, self.test_fraction = val_fraction, test_fraction
-        self.predict_split, self.seed = predict_split, seed
-        self._train_tf, self._eval_tf, self.splits = train_transform, eval_transform, None
+        self.label_fraction, self.labels_per_class, self.seed = label_fraction, labels_per_class, seed
+        self.exclude_classes, self.labeled_domains = list(exclude_classes), labeled_domains
+        self.pseudo_labels, self.val_fraction, self.test_fraction = pseudo_labels, val_fraction, test_fraction
+        self.predict_split, self.splits = predict_split, None
+        self._train_tf, self._eval_tf = train_transform, eval_transform
 
     def load(self) -> dict[str, Samples]: raise NotImplementedError
     def default_train_transform(self): return _identity
@@ -245,24 +245,22 @@ def setup(self:PairDataModule, stage:str|None=None):
     self.source, self.test_source = s, test_s
     self.splits = {'train': train_idx, 'val': val_idx, 'test': test_idx}
     self.known_labels = self._known_labels(s, train_idx)
-    visible = (
-        self.known_labels if self.pseudo_labels is None else read_pseudo_labels(self.pseudo_labels, train_idx, len(s))
-    )
+    pl = self.pseudo_labels
+    visible = self.known_labels if pl is None else read_pseudo_labels(pl, train_idx, len(s))
     self.train_labels = torch.full_like(visible, -1) if self.mode == 'views' else visible
 
 @patch
 def _known_labels(self:PairDataModule, s, train_idx):
     "The few true labels training may use: `few_labels` within the labelled domains, -1 elsewhere."
+    ld = self.labeled_domains
     dom = (
         torch.ones(len(train_idx), dtype=torch.bool)
-        if self.labeled_domains is None
-        else torch.isin(s.domain[train_idx], torch.as_tensor(self.labeled_domains))
+        if ld is None
+        else torch.isin(s.domain[train_idx], torch.as_tensor(ld))
     )
     if not dom.any():
-        raise ValueError(
-            f'labeled_domains {self.labeled_domains}: no training sample is in them (domains present:'
-            f' {sorted(set(s.domain.tolist()))})'
-        )
+        raise ValueError(f'labeled_domains {ld}: no training sample is in them '
+                         f'(domains present: {sorted(set(s.domain.tolist()))})')
     known = torch.full((len(train_idx),), -1, dtype=torch.long)
     known[dom] = few_labels(s.y[train_idx][dom], self.label_fraction, self.labels_per_class, self.seed + 2)
     return known

@@ -165,25 +165,12 @@ def plan_job(config:str|Path, # training config (an `sscl fit` YAML)
     keys, values = zip(*map(parse_sweep, sweep)) if sweep else ((), ())
     combos = [dict(zip(keys, c)) for c in itertools.product(*values)] if keys else []
     batch = ((cfg.get('data') or {}).get('init_args') or {}).get('batch_size')
-    return {
-        'config': config,
-        'run': run,
-        'gpus': gpus,
-        'nodes': nodes,
-        'partition': partition,
-        'time': time,
-        'accelerator': 'gpu' if p['gpus_per_node'] else 'cpu',
-        'preemptible': bool(p.get('preemptible')),
-        'cpus_per_task': d.get('cpus_per_task', 1),
-        'mem_per_task': d.get('mem_per_task'),
-        'signal_seconds': d.get('signal_seconds', 90),
-        'setup': s.get('setup', ''),
-        'sweep': combos,
-        'sync_batchnorm': sync_batchnorm,
-        'strategy': tr.get('strategy'),
-        'batch_size': batch,
-        'job_name': re.sub(r'[^A-Za-z0-9_.-]', '_', f'sscl-{config.stem}'),
-    }
+    return {'config': config, 'run': run, 'gpus': gpus, 'nodes': nodes, 'partition': partition, 'time': time,
+            'accelerator': 'gpu' if p['gpus_per_node'] else 'cpu', 'preemptible': bool(p.get('preemptible')),
+            'cpus_per_task': d.get('cpus_per_task', 1), 'mem_per_task': d.get('mem_per_task'),
+            'signal_seconds': d.get('signal_seconds', 90), 'setup': s.get('setup', ''), 'sweep': combos,
+            'sync_batchnorm': sync_batchnorm, 'strategy': tr.get('strategy'), 'batch_size': batch,
+            'job_name': re.sub(r'[^A-Za-z0-9_.-]', '_', f'sscl-{config.stem}')}
 
 # %% ../nbs/09_slurm.ipynb #0100fed8
 def _mem(mem:str|None, n:int) -> str|None:
@@ -210,11 +197,8 @@ def _directives(job, out_dir:str, name_pattern:str) -> list[str]:
 
 # %% ../nbs/09_slurm.ipynb #f3f6523b
 def _fit_args(job) -> list[str]:
-    args = [
-        f"--trainer.accelerator={job['accelerator']}",
-        f"--trainer.devices={job['gpus']}",
-        f"--trainer.num_nodes={job['nodes']}",
-    ]
+    args = [f"--trainer.accelerator={job['accelerator']}", f"--trainer.devices={job['gpus']}",
+            f"--trainer.num_nodes={job['nodes']}"]
     if job['gpus'] * job['nodes'] > 1 and job['strategy'] in (None, 'auto'): args.append('--trainer.strategy=ddp')
     if job['sync_batchnorm']: args.append('--trainer.sync_batchnorm=true')
     return args
@@ -225,15 +209,12 @@ def sbatch_script(job:dict, # from `plan_job`
     "The text of the batch script for `job`."
     run, cfg = str(job['run']), config_file or str(job['config'])
     sweep = job['sweep']
-    head = [
-        '#!/bin/bash',
-        f'# Written by `sscl slurm submit` (sscl {sscl.__version__}); submit again with: sbatch {run}/submit.sbatch',
-    ]
+    head = ['#!/bin/bash', f'# Written by `sscl slurm submit` (sscl {sscl.__version__}); '
+            f'submit again with: sbatch {run}/submit.sbatch']
     head += _directives(job, f'{run}/%a' if sweep else run, 'slurm-%A_%a' if sweep else 'slurm-%j')
     body = ['', 'set -eo pipefail', job['setup'].rstrip(), 'export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}']
-    fit = ['srun', 'python', '-m', 'sscl', 'fit', shlex.quote(f'--config={cfg}'), *_fit_args(job)] + [
-        '--overwrite'
-    ] * bool(job.get('overwrite'))
+    fit = ['srun', 'python', '-m', 'sscl', 'fit', shlex.quote(f'--config={cfg}'), *_fit_args(job)]
+    fit += ['--overwrite'] * bool(job.get('overwrite'))
     if sweep:
         for j, key in enumerate(sweep[0]):
             body.append(
