@@ -71,7 +71,7 @@ def check_heads_fit(dim:int|None, # the encoder's embedding size (its embed_dim 
                 f"set model.{key}.init_args.input_dim to {dim}"
             )
 
-# %% ../nbs/04_model.ipynb #51c01e27
+# %% ../nbs/04_model.ipynb #a284ce2e
 def _adamw(params): return torch.optim.AdamW(params, lr=1e-3, weight_decay=1e-4)
 
 def make_criterion(criterion:nn.Module|None, # the configured loss, or None
