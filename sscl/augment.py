@@ -11,8 +11,9 @@ from torchvision.transforms import v2 as T
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'Views', 'simclr_augment', 'small_image_augment', 'GaussianNoise', 'digits_augment',
-           'TimeShift', 'ChannelOffset', 'AmplitudeScale', 'timeseries_augment', 'RotateJet', 'SmearMomentum',
-           'DropSoft', 'ShuffleParticles', 'jet_augment', 'PermuteDims', 'NoiseShift', 'HueShift', 'BatchSimCLRAugment']
+           'random_affine_grid', 'elastic_field', 'stroke_thickness', 'erase_boxes', 'DigitsBatchAugment', 'TimeShift',
+           'ChannelOffset', 'AmplitudeScale', 'timeseries_augment', 'RotateJet', 'SmearMomentum', 'DropSoft',
+           'ShuffleParticles', 'jet_augment', 'PermuteDims', 'NoiseShift', 'HueShift', 'BatchSimCLRAugment']
 
 # %% ../nbs/02_augment.ipynb #f401ad67
 class Views:
@@ -61,6 +62,92 @@ class GaussianNoise:
 def digits_augment(degrees:float=20, translate:float=0.15, scale:tuple=(0.8, 1.2), noise:float=0.1) -> T.Compose:
     "Affine moves plus Gaussian pixel noise, for [1, 8, 8] float digits in [0, 1]."
     return T.Compose([T.RandomAffine(degrees, (translate, translate), scale), GaussianNoise(noise)])
+
+# %% ../nbs/02_augment.ipynb #85220555
+def random_affine_grid(B:int, # images
+                       H:int, W:int, # image size
+                       degrees:float=20, # largest rotation, either way
+                       translate:float=0.15, # largest shift, a fraction of the side
+                       scale:float=0.2, # zoom factor in [1 - scale, 1 + scale]
+                       device=None,
+                      ) -> torch.Tensor:
+    "Sampling grids [B, H, W, 2] (x, y in [-1, 1]) of independent random affine moves, for `F.grid_sample`."
+    ang = (torch.rand(B, device=device) * 2 - 1) * math.radians(degrees)  # [B]
+    zoom = 1 + (torch.rand(B, device=device) * 2 - 1) * scale  # [B]
+    shift = (torch.rand(B, 2, device=device) * 2 - 1) * 2 * translate  # [B, 2] in grid units (side = 2)
+    cos, sin = torch.cos(ang) / zoom, torch.sin(ang) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    return F.affine_grid(theta, (B, 1, H, W), align_corners=False)  # theta [B, 2, 3] -> [B, H, W, 2]
+
+# %% ../nbs/02_augment.ipynb #e037d718
+def elastic_field(B:int, # images
+                  H:int, W:int, # image size
+                  px:float=0.5, # largest displacement in pixels, each direction
+                  coarse:int=3, # side of the random lattice
+                  device=None,
+                 ) -> torch.Tensor:
+    "A smooth random displacement [B, H, W, 2] in grid units (one pixel = 2 / side), to add to a sampling grid."
+    d = (torch.rand(B, 2, coarse, coarse, device=device) * 2 - 1) * px  # [B, 2, c, c] in pixels
+    d = F.interpolate(d, size=(H, W), mode='bilinear', align_corners=True)  # [B, 2, H, W]
+    return (d * torch.tensor([2 / W, 2 / H], device=device)[None, :, None, None]).permute(0, 2, 3, 1)
+
+# %% ../nbs/02_augment.ipynb #05246657
+def stroke_thickness(x:torch.Tensor, # [B, C, H, W] images, ink high
+                     w:torch.Tensor, # [B] weights in [-1, 1]: > 0 bolder, < 0 thinner
+                    ) -> torch.Tensor:
+    "Blend each image towards its 3x3 max-pool (w > 0) or min-pool (w < 0) by |w|: [B, C, H, W]."
+    w = w.reshape(-1, 1, 1, 1)  # [B, 1, 1, 1]
+    bold, thin = F.max_pool2d(x, 3, 1, 1), -F.max_pool2d(-x, 3, 1, 1)
+    return x + w.clamp(min=0) * (bold - x) + (-w).clamp(min=0) * (thin - x)
+
+# %% ../nbs/02_augment.ipynb #cd563871
+def erase_boxes(x:torch.Tensor, # [B, C, H, W] images
+                p:float=0.5, # share of images that lose a box
+                size:int=2, # side of the box in pixels
+               ) -> torch.Tensor:
+    "Zero one random `size` x `size` box in each image with probability `p`: [B, C, H, W]."
+    B, _, H, W = x.shape
+    hit = torch.rand(B, device=x.device) < p  # [B]
+    top = torch.randint(0, H - size + 1, (B, 1, 1), device=x.device)
+    left = torch.randint(0, W - size + 1, (B, 1, 1), device=x.device)
+    r, c = torch.arange(H, device=x.device)[None, :, None], torch.arange(W, device=x.device)[None, None, :]
+    box = (r >= top) & (r < top + size) & (c >= left) & (c < left + size)  # [B, H, W]
+    return x * ~(box & hit[:, None, None])[:, None]
+
+# %% ../nbs/02_augment.ipynb #d613964f
+class DigitsBatchAugment(torch.nn.Module):
+    "Random views of a batch of small grey images: affine moves, elastic jitter, stroke thickness, erasing, noise."
+    def __init__(self,
+                 degrees:float=20, # largest rotation, either way
+                 translate:float=0.15, # largest shift, a fraction of the side
+                 scale:float=0.2, # zoom factor in [1 - scale, 1 + scale]
+                 elastic:float=0.5, # largest elastic displacement in pixels (0: none)
+                 thickness:float=0.3, # largest stroke-thickness weight |w| (0: none)
+                 erase:float=0.5, # share of images with an erased box (0: none)
+                 erase_size:int=2, # side of the erased box in pixels
+                 noise:float=0.1, # sigma of the added Gaussian pixel noise
+                ):
+        super().__init__()
+        for k, v in dict(degrees=degrees, translate=translate, scale=scale, elastic=elastic, thickness=thickness,
+                         erase=erase, noise=noise).items():
+            if not v >= 0: raise ValueError(f'{k} must be >= 0, got {v}')
+        if scale >= 1: raise ValueError(f'scale must be below 1 (zoom factor 1 +- scale), got {scale}')
+        if thickness > 1 or erase > 1: raise ValueError('thickness and erase must be at most 1')
+        self.degrees, self.translate, self.scale, self.elastic = degrees, translate, scale, elastic
+        self.thickness, self.erase, self.erase_size, self.noise = thickness, erase, erase_size, noise
+
+    def forward(self, x):  # x [B, C, H, W] -> [B, C, H, W]
+        B, _, H, W = x.shape
+        grid = random_affine_grid(B, H, W, self.degrees, self.translate, self.scale, x.device)  # [B, H, W, 2]
+        if self.elastic: grid = grid + elastic_field(B, H, W, self.elastic, device=x.device)
+        x = F.grid_sample(x, grid, align_corners=False)
+        if self.thickness: x = stroke_thickness(x, (torch.rand(B, device=x.device) * 2 - 1) * self.thickness)
+        if self.erase: x = erase_boxes(x, self.erase, self.erase_size)
+        return x + self.noise * torch.randn_like(x)
+
+    def extra_repr(self):
+        return (f'degrees={self.degrees}, translate={self.translate}, scale={self.scale}, elastic={self.elastic}, '
+                f'thickness={self.thickness}, erase={self.erase}, erase_size={self.erase_size}, noise={self.noise}')
 
 # %% ../nbs/02_augment.ipynb #9bbf8728
 class TimeShift:

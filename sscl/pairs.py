@@ -9,19 +9,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import lightning as L
-from torch.utils.data import Dataset, DataLoader
+from torch.utils.data import Dataset, DataLoader, default_collate
 from fastcore.basics import patch
 from .io import safe_unpickle
 from .augment import Views, digits_augment, simclr_augment, small_image_augment, timeseries_augment, jet_augment
-from .augment import GaussianNoise, NoiseShift
+from .augment import GaussianNoise, NoiseShift, DigitsBatchAugment
 
 # %% auto #0
 __all__ = ['IMG_EXTS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_NAMES', 'integer_labels', 'Samples', 'stratified_split', 'few_labels',
-           'ViewDataset', 'EvalDataset', 'check_data_settings', 'check_finite', 'PairDataModule', 'read_pseudo_labels',
-           'DigitsDataModule', 'ShiftedDigitsDataModule', 'data_root', 'load_image', 'scan_folder',
-           'ImageFolderDataModule', 'ImagenetteDataModule', 'NoisyImagenetteDataModule', 'CIFAR10DataModule',
-           'read_arrays', 'ArrayDataModule', 'simulate_gaussians', 'simulate_jets', 'simulate_timeseries',
-           'GaussianClassesDataModule', 'ToyJetsDataModule', 'ToyTimeSeriesDataModule', 'MNIST1DDataModule']
+           'ViewDataset', 'EvalDataset', 'BatchViews', 'check_data_settings', 'check_finite', 'PairDataModule',
+           'read_pseudo_labels', 'DigitsDataModule', 'ShiftedDigitsDataModule', 'data_root', 'load_image',
+           'scan_folder', 'ImageFolderDataModule', 'ImagenetteDataModule', 'NoisyImagenetteDataModule',
+           'CIFAR10DataModule', 'read_arrays', 'ArrayDataModule', 'simulate_gaussians', 'simulate_jets',
+           'simulate_timeseries', 'GaussianClassesDataModule', 'ToyJetsDataModule', 'ToyTimeSeriesDataModule',
+           'MNIST1DDataModule']
 
 # %% ../nbs/03_pairs.ipynb #35bf3f26
 def integer_labels(y, # labels: integers, or floats holding whole numbers
@@ -117,6 +118,16 @@ class EvalDataset(ViewDataset):
         if self.n_views: d['views'] = self.views(raw)
         return d
 
+# %% ../nbs/03_pairs.ipynb #2a9c6c78
+class BatchViews:
+    "Collate function: `default_collate`, then `transform` on each batched view [B, ...] (views drawn independently)."
+    def __init__(self, transform): self.transform = transform
+    def __call__(self, items):
+        b = default_collate(items)
+        if 'views' in b: b['views'] = [self.transform(v) for v in b['views']]
+        return b
+    def __repr__(self): return f'BatchViews({self.transform!r})'
+
 # %% ../nbs/03_pairs.ipynb #27513394
 def _identity(x): return x
 
@@ -181,6 +192,8 @@ class PairDataModule(L.LightningDataModule):
                  seed:int=0, # seed of splits, label selection and shuffling
                  train_transform=None, # augmentation of one sample; None: the data set's default
                  eval_transform=None, # transform of one clean sample; None: the data set's default
+                 batch_transform:torch.nn.Module|None=None, # augmentation of each batched view [B, ...]; then the
+                 # per-sample default is the clean sample
                 ):
         super().__init__()
         check_data_settings(batch_size=batch_size, num_workers=num_workers, n_views=n_views, mode=mode,
@@ -192,13 +205,15 @@ class PairDataModule(L.LightningDataModule):
         self.exclude_classes, self.labeled_domains = list(exclude_classes), labeled_domains
         self.pseudo_labels, self.val_fraction, self.test_fraction = pseudo_labels, val_fraction, test_fraction
         self.predict_split, self.splits = predict_split, None
-        self._train_tf, self._eval_tf = train_transform, eval_transform
+        self._train_tf, self._eval_tf, self.batch_transform = train_transform, eval_transform, batch_transform
 
     def load(self) -> dict[str, Samples]: raise NotImplementedError
     def default_train_transform(self): return _identity
     def default_eval_transform(self): return _identity
     @property
-    def train_transform(self): return self._train_tf or self.default_train_transform()
+    def train_transform(self):
+        if self._train_tf: return self._train_tf
+        return _identity if self.batch_transform is not None else self.default_train_transform()
     @property
     def eval_transform(self): return self._eval_tf or self.default_eval_transform()
 
@@ -272,7 +287,8 @@ def _loader(self:PairDataModule, ds, shuffle):
     g = torch.Generator().manual_seed(self.seed)
     return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, drop_last=shuffle and len(ds) > self.batch_size,
                       num_workers=self.num_workers, pin_memory=self.pin_memory, generator=g,
-                      persistent_workers=self.num_workers > 0)
+                      persistent_workers=self.num_workers > 0,
+                      collate_fn=None if self.batch_transform is None else BatchViews(self.batch_transform))
 
 @patch
 def _eval_ds(self:PairDataModule, split, n_views):

@@ -13,7 +13,7 @@ from .io import save_npz
 
 
 # %% auto #0
-__all__ = ['VOTES', 'pseudo_label', 'save_pseudo_labels', 'label_test', 'accuracies']
+__all__ = ['VOTES', 'INDUCTIVE', 'pseudo_label', 'save_pseudo_labels', 'label_test', 'accuracies']
 
 # %% ../nbs/07_semisup.ipynb #f9c43549
 def _knn_probs(h, y, k, n_cls):
@@ -50,10 +50,41 @@ def _kmeans_probs(h, y, n_cls, iters:int=100):
     resp = torch.softmax(-d / (2 * var), dim=1)
     return (resp @ F.one_hot(torch.as_tensor(y)[lab], n_cls).double()).numpy()
 
+# %% ../nbs/07_semisup.ipynb #cba90198
+def _logreg_probs(h, y, n_cls, C:float=10.0):
+    "Class probabilities [N, C] from logistic regression on the L2-normalised embedding, fitted on labelled rows."
+    from sklearn.linear_model import LogisticRegression
+    hn = h / np.linalg.norm(h, axis=1, keepdims=True).clip(1e-12)  # [N, d]
+    lab = y >= 0
+    p = np.zeros((len(h), n_cls))
+    if len(np.unique(y[lab])) == 1:
+        p[:, y[lab][0]] = 1.0
+        return p
+    m = LogisticRegression(C=C, max_iter=1000).fit(hn[lab], y[lab])
+    p[:, m.classes_] = m.predict_proba(hn)
+    return p
+
 # %% ../nbs/07_semisup.ipynb #82b47767
 VOTES = {'knn': lambda h, y, k, n_cls: _knn_probs(h, y, k, n_cls),  # (h [N, d], y [N], k, n_cls) -> probs [N, C]
          'spreading': lambda h, y, k, n_cls: _spreading_probs(h, y, k),
-         'kmeans': lambda h, y, k, n_cls: _kmeans_probs(h, y, n_cls)}
+         'kmeans': lambda h, y, k, n_cls: _kmeans_probs(h, y, n_cls),
+         'logreg': lambda h, y, k, n_cls: _logreg_probs(h, y, n_cls)}
+INDUCTIVE = {'knn', 'logreg'}  # votes whose labels come from the labelled samples alone
+
+# %% ../nbs/07_semisup.ipynb #0e425fd6
+def _vote_probs(method, h, y, k, n_cls):
+    "The class probabilities [N, C] of the vote `method` of `VOTES`; ValueError naming the votes otherwise."
+    if method not in VOTES: raise ValueError(f"method must be one of {sorted(VOTES)} or 'classifier', not {method!r}")
+    return VOTES[method](h, y, k, n_cls)
+
+def _cap(keep, label, conf, cap):
+    "Keep at most `cap` pseudo-labels per class: the most confident ones."
+    if not (isinstance(cap, int) and cap >= 1): raise ValueError(f'cap must be a whole number >= 1, not {cap!r}')
+    out = np.zeros_like(keep)
+    for c in np.unique(label[keep]):
+        idx = np.flatnonzero(keep & (label == c))
+        out[idx[np.argsort(-conf[idx], kind='stable')[:cap]]] = True
+    return out
 
 # %% ../nbs/07_semisup.ipynb #ed84909e
 def pseudo_label(h:np.ndarray, # [N, d] embedding of all samples
@@ -63,6 +94,8 @@ def pseudo_label(h:np.ndarray, # [N, d] embedding of all samples
                  probs:np.ndarray|None=None, # [N, C] class probabilities from a classifier head (method 'classifier')
                  threshold:float=0.0, # keep pseudo-labels with confidence above this
                  balance:bool=False, # keep the same number per class (the smallest class's count)
+                 agree:str|None=None, # a second vote of `VOTES`: keep only pseudo-labels both votes give
+                 cap:int|None=None, # keep at most this many per class, the most confident
                  seed:int=0) -> dict:
     "Labels and confidences for every sample; known labels are kept; `keep` marks confident pseudo-labels."
     h, y = np.asarray(h, dtype=np.float32), np.asarray(y).astype(int)
@@ -75,12 +108,13 @@ def pseudo_label(h:np.ndarray, # [N, d] embedding of all samples
     if method == 'classifier':
         if probs is None: raise ValueError("method 'classifier' needs `probs` from the classifier head")
         p = np.asarray(probs)
-    elif method in VOTES: p = VOTES[method](h, y, k, n_cls)
-    else: raise ValueError(f"method must be one of {sorted(VOTES)} or 'classifier', not {method!r}")
+    else: p = _vote_probs(method, h, y, k, n_cls)
     label, conf = p.argmax(1), p.max(1)
     label = np.where(y >= 0, y, label)
     conf = np.where(y >= 0, 1.0, conf)
     keep = (y < 0) & (conf > threshold)
+    if agree is not None: keep &= _vote_probs(agree, h, y, k, n_cls).argmax(1) == label
+    if cap is not None: keep = _cap(keep, label, conf, cap)
     if balance: keep = _balance(keep, label, seed)
     if (y < 0).any() and not keep.any():
         warnings.warn(
@@ -122,7 +156,9 @@ def label_test(h_train:np.ndarray, # [N, d] training embedding
                method:str='spreading', # the vote
                k:int=10, # its neighbours
               ) -> np.ndarray:
-    "Predicted test labels from the few known training labels only, transductively in the embedding (train + test)."
+    """Predicted test labels from the few known training labels only: from the labelled samples alone for a vote in
+    `INDUCTIVE`, else transductively over training and test samples together."""
+    if method in INDUCTIVE: h_train, known = h_train[known >= 0], known[known >= 0]
     h = np.concatenate([h_train, h_test])  # [N + M, d]
     y = np.concatenate([known, np.full(len(h_test), -1)])  # [N + M]
     return pseudo_label(h, y, method, k=k)['label'][len(h_train):]
