@@ -63,7 +63,7 @@ def digits_augment(degrees:float=20, translate:float=0.15, scale:tuple=(0.8, 1.2
     "Affine moves plus Gaussian pixel noise, for [1, 8, 8] float digits in [0, 1]."
     return T.Compose([T.RandomAffine(degrees, (translate, translate), scale), GaussianNoise(noise)])
 
-# %% ../nbs/02_augment.ipynb #85220555
+# %% ../nbs/02_augment.ipynb #446d4827
 def random_affine_grid(B:int, # images
                        H:int, W:int, # image size
                        degrees:float=20, # largest rotation, either way
@@ -79,7 +79,7 @@ def random_affine_grid(B:int, # images
     theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
     return F.affine_grid(theta, (B, 1, H, W), align_corners=False)  # theta [B, 2, 3] -> [B, H, W, 2]
 
-# %% ../nbs/02_augment.ipynb #e037d718
+# %% ../nbs/02_augment.ipynb #d1c595dc
 def elastic_field(B:int, # images
                   H:int, W:int, # image size
                   px:float=0.5, # largest displacement in pixels, each direction
@@ -91,7 +91,7 @@ def elastic_field(B:int, # images
     d = F.interpolate(d, size=(H, W), mode='bilinear', align_corners=True)  # [B, 2, H, W]
     return (d * torch.tensor([2 / W, 2 / H], device=device)[None, :, None, None]).permute(0, 2, 3, 1)
 
-# %% ../nbs/02_augment.ipynb #05246657
+# %% ../nbs/02_augment.ipynb #70375044
 def stroke_thickness(x:torch.Tensor, # [B, C, H, W] images, ink high
                      w:torch.Tensor, # [B] weights in [-1, 1]: > 0 bolder, < 0 thinner
                     ) -> torch.Tensor:
@@ -100,7 +100,7 @@ def stroke_thickness(x:torch.Tensor, # [B, C, H, W] images, ink high
     bold, thin = F.max_pool2d(x, 3, 1, 1), -F.max_pool2d(-x, 3, 1, 1)
     return x + w.clamp(min=0) * (bold - x) + (-w).clamp(min=0) * (thin - x)
 
-# %% ../nbs/02_augment.ipynb #cd563871
+# %% ../nbs/02_augment.ipynb #cfab2d5a
 def erase_boxes(x:torch.Tensor, # [B, C, H, W] images
                 p:float=0.5, # share of images that lose a box
                 size:int=2, # side of the box in pixels
@@ -114,7 +114,7 @@ def erase_boxes(x:torch.Tensor, # [B, C, H, W] images
     box = (r >= top) & (r < top + size) & (c >= left) & (c < left + size)  # [B, H, W]
     return x * ~(box & hit[:, None, None])[:, None]
 
-# %% ../nbs/02_augment.ipynb #d613964f
+# %% ../nbs/02_augment.ipynb #e8c581cf
 class DigitsBatchAugment(torch.nn.Module):
     "Random views of a batch of small grey images: affine moves, elastic jitter, stroke thickness, erasing, noise."
     def __init__(self,

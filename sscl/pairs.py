@@ -118,7 +118,7 @@ class EvalDataset(ViewDataset):
         if self.n_views: d['views'] = self.views(raw)
         return d
 
-# %% ../nbs/03_pairs.ipynb #2a9c6c78
+# %% ../nbs/03_pairs.ipynb #1460e500
 class BatchViews:
     "Collate function: `default_collate`, then `transform` on each batched view [B, ...] (views drawn independently)."
     def __init__(self, transform): self.transform = transform
@@ -265,8 +265,9 @@ def setup(self:PairDataModule, stage:str|None=None):
     self.train_labels = torch.full_like(visible, -1) if self.mode == 'views' else visible
 
 @patch
-def _known_labels(self:PairDataModule, s, train_idx):
-    "The few true labels training may use: `few_labels` within the labelled domains, -1 elsewhere."
+def _known_labels(self:PairDataModule, s, train_idx, seed:int|None=None):
+    """The few true labels training may use: `few_labels` within the labelled domains, -1 elsewhere; `seed` draws
+    another set by the same rule (default: the module's own draw)."""
     ld = self.labeled_domains
     dom = (
         torch.ones(len(train_idx), dtype=torch.bool)
@@ -277,7 +278,8 @@ def _known_labels(self:PairDataModule, s, train_idx):
         raise ValueError(f'labeled_domains {ld}: no training sample is in them '
                          f'(domains present: {sorted(set(s.domain.tolist()))})')
     known = torch.full((len(train_idx),), -1, dtype=torch.long)
-    known[dom] = few_labels(s.y[train_idx][dom], self.label_fraction, self.labels_per_class, self.seed + 2)
+    seed = self.seed + 2 if seed is None else seed
+    known[dom] = few_labels(s.y[train_idx][dom], self.label_fraction, self.labels_per_class, seed)
     return known
 
 # %% ../nbs/03_pairs.ipynb #9d0a39aa

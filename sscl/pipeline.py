@@ -12,13 +12,13 @@ import torch
 import yaml
 from .io import read_yaml, write_text, save_figure, expand_path, mark_dir, read_mark, check_fit_configs, MARK
 from .plots import corner_plot, plot_confusion, accuracy_bars
-from .semisup import pseudo_label, save_pseudo_labels, label_test, accuracies
+from .semisup import pseudo_label, save_pseudo_labels, label_test, accuracies, INDUCTIVE
 
 # %% auto #0
 __all__ = ['PIPELINE_KEYS', 'PSEUDO_LABEL_DEFAULTS', 'EVALUATE_DEFAULTS', 'PIPELINE_FILES', 'set_dotted', 'apply_overrides',
            'model_key', 'Round', 'Plan', 'plan_pipeline', 'build_datamodule', 'aligned', 'round_command', 'run_round',
-           'score_round', 'raw_baselines', 'pipeline_plots', 'report_md', 'prepare_dir', 'write_rounds', 'check_rounds',
-           'pseudo_step', 'run_pipeline', 'pipeline_parser', 'pipeline_main']
+           'label_draws', 'draw_summary', 'score_round', 'raw_baselines', 'pipeline_plots', 'report_md', 'prepare_dir',
+           'write_rounds', 'check_rounds', 'pseudo_step', 'run_pipeline', 'pipeline_parser', 'pipeline_main']
 
 # %% ../nbs/07b_pipeline.ipynb #d4b79bd4
 def set_dotted(cfg:dict, # a nested config, changed in place
@@ -55,10 +55,12 @@ PIPELINE_KEYS = {'dir': 'the pipeline directory', 'base': 'the sscl fit config e
                  'round2': 'overrides for round 2 (init: round1 or scratch)',
                  'cycles': 'pseudo-label -> SupCon cycles (1: round 2 only; 2 adds round 3, labelled by round 2, ...)',
                  'adaptation': 'overrides that add the domain head to a second copy of the last round',
-                 'evaluate': 'method and k that label the test set from the few true labels',
+                 'evaluate': 'the vote (method, k) that labels the test set from the few true labels, a second '
+                             'vote shown beside it (also), other label draws scored (draws)',
                  'baselines': 'raw-input baselines in the report (true/false)'}
 PSEUDO_LABEL_DEFAULTS = {'method': 'spreading', 'k': 10, 'threshold': 0.9}  # the vote between rounds
-EVALUATE_DEFAULTS = {'method': 'spreading', 'k': 10}  # the vote that scores a round
+# the vote that scores a round (inductive), the transductive one beside it, label draws of the downstream step
+EVALUATE_DEFAULTS = {'method': 'logreg', 'k': 10, 'also': 'spreading', 'draws': 100}
 
 # %% ../nbs/07b_pipeline.ipynb #77fa2920
 @dataclass
@@ -123,6 +125,8 @@ def _read_pipeline_config(path:Path) -> dict:
     cycles = cfg.get('cycles', 1)
     if not isinstance(cycles, int) or cycles < 1:
         raise ValueError(f'cycles must be a whole number >= 1, not {cycles!r}')
+    odd = sorted(set(cfg.get('evaluate') or {}) - set(EVALUATE_DEFAULTS))
+    if odd: raise KeyError(f'{path}: unknown evaluate keys {odd}; evaluate has ' + ', '.join(EVALUATE_DEFAULTS))
     return cfg
 
 # %% ../nbs/07b_pipeline.ipynb #1d4388f9
@@ -205,18 +209,41 @@ def run_round(name:str, # the round's name, for the messages
     if subprocess.run(cmd).returncode != 0:
         raise RuntimeError(f'{name} failed: see its output above; fix and rerun with --resume')
 
+# %% ../nbs/07b_pipeline.ipynb #fb95edcb
+def label_draws(dm, # the pipeline's (set up) data module
+                n:int, # how many draws
+               ) -> list[np.ndarray]:
+    "`n` other draws [N_train] of the few known training labels: the data module's rule, seeds it never uses."
+    return [dm._known_labels(dm.source, dm.splits['train'], dm.seed + 2 + 1000 * d).numpy() for d in range(1, n + 1)]
+
+def draw_summary(acc, # accuracies, one per label draw
+                 below:float=0.85, # the share of draws under this accuracy is reported
+                ) -> dict:
+    "Mean, 5th percentile and share below `below` of accuracies over label draws."
+    acc = np.asarray(acc, dtype=float)
+    return {'n': len(acc), 'mean': float(acc.mean()), 'p5': float(np.percentile(acc, 5)),
+            f'below_{below}': float((acc < below).mean())}
+
 # %% ../nbs/07b_pipeline.ipynb #7cc7bde9
 def score_round(run:Path, # a finished round's run directory
                 dm, # the pipeline's data module
-                method:str='spreading', # the vote (`sscl.semisup.pseudo_label`)
+                method:str='logreg', # the vote (`sscl.semisup.VOTES`)
                 k:int=10, # its neighbours
+                also:str|None=None, # a second vote, reported as `also_accuracy`
+                draws:int=0, # other label draws scored by `method` (`draws`: their summary)
                ) -> dict:
     "Test accuracy of a finished round's embedding, overall and per domain, from the known labels only."
     tr = aligned(run/'embeddings'/'train.npz', dm.splits['train'].numpy())
     te = aligned(run/'embeddings'/'test.npz', dm.splits['test'].numpy())
-    pred = label_test(tr['h'], dm.known_labels.numpy(), te['h'], method, k)
+    known = dm.known_labels.numpy()
+    pred = label_test(tr['h'], known, te['h'], method, k)
     domain = dm.test_source.domain[dm.splits['test']].numpy()
-    return {**accuracies(pred, te['y'], domain), 'pred': pred, 'y': te['y'], 'h': te['h']}
+    out = {**accuracies(pred, te['y'], domain), 'pred': pred, 'y': te['y'], 'h': te['h']}
+    if also: out['also_accuracy'] = float((label_test(tr['h'], known, te['h'], also, k) == te['y']).mean())
+    if draws:
+        acc = [(label_test(tr['h'], kd, te['h'], method, k) == te['y']).mean() for kd in label_draws(dm, draws)]
+        out['draws'] = draw_summary(acc)
+    return out
 
 # %% ../nbs/07b_pipeline.ipynb #844cd19b
 def raw_baselines(dm, # the pipeline's data module
@@ -234,9 +261,10 @@ def raw_baselines(dm, # the pipeline's data module
     nn1 = KNeighborsClassifier(1).fit(xtr[lab], known[lab]).predict(xte)
     spread = LabelSpreading(kernel='knn', n_neighbors=k, max_iter=100)
     spread.fit(np.concatenate([xtr, xte]), np.concatenate([known, np.full(len(xte), -1)]))
-    km = label_test(xtr, known, xte, 'kmeans')
+    km, lr = label_test(xtr, known, xte, 'kmeans'), label_test(xtr, known, xte, 'logreg')
     return {
         'raw 1-NN': accuracies(nn1, yte, dom),
+        'raw logistic regression': accuracies(lr, yte, dom),
         'raw LabelSpreading': accuracies(spread.transduction_[len(xtr) :], yte, dom),
         'raw k-means': accuracies(km, yte, dom),
     }
@@ -269,21 +297,37 @@ def pipeline_plots(out:Path, # the pipeline directory
 # %% ../nbs/07b_pipeline.ipynb #f3fa4b9a
 def _vote(s:dict) -> str:
     "A vote's settings in words: 'spreading, k=10'."
-    return s['method'] + (f', k={s["k"]}' if s['method'] in ('knn', 'spreading') else '')
+    return s['method'] + (f', k={s["k"]}' if s['method'] in ('knn', 'spreading') else '') + (
+        ', inductive' if s['method'] in INDUCTIVE else ', transductive')
 
 # %% ../nbs/07b_pipeline.ipynb #244a125b
-def _table_rows(table:dict, # step -> accuracies
+def _table_rows(table:dict, # step -> accuracies (and `also_accuracy`, `draws`)
                 domains:bool, # a column per domain
+                also:str|None=None, # the second vote's name, for its column
                ) -> list[str]:
     "The markdown rows of the accuracy table."
     cols = ('accuracy_domain0', 'accuracy_domain1') if domains else ()
     head = '| step | test accuracy |' + (' source (domain 0) | target (domain 1) |' if domains else '')
-    rows = [head, '|---|---|' + '---|' * len(cols)]
+    draws = next((r['draws'] for r in table.values() if 'draws' in r), None)
+    if also: head += f' {also} |'
+    if draws: head += f' mean of {draws["n"]} label draws | 5th percentile | share below 0.85 |'
+    rows = [head, '|---|---|' + '---|' * (len(cols) + bool(also) + 3 * bool(draws))]
+    cell = lambda v: f' {v:.3f} |' if v is not None else ' |'
     for name, row in table.items():
-        rows.append(
-            f'| {name} | {row["accuracy"]:.3f} |' + ''.join(f' {row[k]:.3f} |' if k in row else ' |' for k in cols)
-        )
+        line = f'| {name} | {row["accuracy"]:.3f} |' + ''.join(cell(row.get(k)) for k in cols)
+        if also: line += cell(row.get('also_accuracy'))
+        if draws: line += ''.join(cell((row.get('draws') or {}).get(k)) for k in ('mean', 'p5', 'below_0.85'))
+        rows.append(line)
     return rows
+
+# %% ../nbs/07b_pipeline.ipynb #d5608aaf
+def _pl_words(st:dict) -> str:
+    "A pseudo-labeller's settings in words: 'logreg, threshold 0.5, where spreading agrees, at most 100 per class'."
+    words = [st['method'], f'threshold {st["threshold"]}']
+    if st.get('agree'): words.append(f'where {st["agree"]} agrees')
+    if st.get('cap'): words.append(f'at most {st["cap"]} per class')
+    if st.get('balance'): words.append('balanced')
+    return ', '.join(words)
 
 # %% ../nbs/07b_pipeline.ipynb #db4c9825
 def report_md(cfg_path:Path, # the pipeline config
@@ -299,9 +343,13 @@ def report_md(cfg_path:Path, # the pipeline config
              f'{type(dm).__name__}: {len(dm.splits["train"])} training samples of which {n_known} labelled, '
              f'{len(dm.splits["test"])} test samples. Each accuracy labels the test samples from the {n_known} known '
              f'labels only ({_vote(plan.evaluate)}).', '']
-    lines += _table_rows(table, domains) + ['']
+    also = plan.evaluate.get('also')
+    if also:
+        other = _vote({'k': plan.evaluate['k'], 'method': also})
+        lines += [f'The column {also} labels them with that vote instead ({other}).', '']
+    lines += _table_rows(table, domains, also) + ['']
     lines += [
-        f'Pseudo-labels for {n} ({st["method"]} in {st["from"]}\'s embedding, threshold {st["threshold"]}): '
+        f'Pseudo-labels for {n} ({_pl_words(st)} in {st["from"]}\'s embedding): '
         f'{st["kept"]} of {st["unlabelled"]} unlabelled training samples kept, {st["accuracy_kept"]:.3f} of them right '
         '(checked against the true labels, which no step uses).  '
         for n, st in pl_stats.items()
@@ -430,9 +478,9 @@ def run_pipeline(config:str|Path, # pipeline config file
                 f' ({plan.dir/st["file"]})'
             )
         run_round(r.name, files[r.name], r.dir, resume, overwrite)
-    scores = {r.name: score_round(r.dir, dm, plan.evaluate['method'], plan.evaluate['k']) for r in plan.rounds}
+    scores = {r.name: score_round(r.dir, dm, **plan.evaluate) for r in plan.rounds}
     table = dict(raw_baselines(dm) if plan.baselines else {})
-    table.update({n: {k: v for k, v in s.items() if k.startswith('accuracy')} for n, s in scores.items()})
+    table.update({n: {k: v for k, v in s.items() if k not in ('pred', 'y', 'h')} for n, s in scores.items()})
     domains = len(dm.source.domain.unique()) > 1
     accuracy = {n: row['accuracy'] for n, row in table.items()}
     pipeline_plots(plan.dir, accuracy, scores, _class_names(dm), plan.names[0], plan.names[-1])

@@ -50,7 +50,7 @@ def _kmeans_probs(h, y, n_cls, iters:int=100):
     resp = torch.softmax(-d / (2 * var), dim=1)
     return (resp @ F.one_hot(torch.as_tensor(y)[lab], n_cls).double()).numpy()
 
-# %% ../nbs/07_semisup.ipynb #cba90198
+# %% ../nbs/07_semisup.ipynb #994553f1
 def _logreg_probs(h, y, n_cls, C:float=10.0):
     "Class probabilities [N, C] from logistic regression on the L2-normalised embedding, fitted on labelled rows."
     from sklearn.linear_model import LogisticRegression
@@ -71,7 +71,7 @@ VOTES = {'knn': lambda h, y, k, n_cls: _knn_probs(h, y, k, n_cls),  # (h [N, d],
          'logreg': lambda h, y, k, n_cls: _logreg_probs(h, y, n_cls)}
 INDUCTIVE = {'knn', 'logreg'}  # votes whose labels come from the labelled samples alone
 
-# %% ../nbs/07_semisup.ipynb #0e425fd6
+# %% ../nbs/07_semisup.ipynb #11a0e2e9
 def _vote_probs(method, h, y, k, n_cls):
     "The class probabilities [N, C] of the vote `method` of `VOTES`; ValueError naming the votes otherwise."
     if method not in VOTES: raise ValueError(f"method must be one of {sorted(VOTES)} or 'classifier', not {method!r}")

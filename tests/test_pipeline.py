@@ -27,6 +27,13 @@ def _spread(h, y, k=10):
     from sklearn.semi_supervised import LabelSpreading
     return LabelSpreading(kernel='knn', n_neighbors=k, alpha=0.2, max_iter=100).fit(h, y)
 
+def _unit(h): return h / np.linalg.norm(h, axis=1, keepdims=True)
+
+def _logreg(h, y):
+    "scikit-learn's logistic regression (C=10) on the unit-normalised rows with a label."
+    from sklearn.linear_model import LogisticRegression
+    return LogisticRegression(C=10, max_iter=1000).fit(_unit(h)[y >= 0], y[y >= 0])
+
 def _constrained_kmeans(h, y):
     "Constrained k-means written out plainly: a centroid per labelled sample, which never leaves it; labels of all rows."
     h = h / np.linalg.norm(h, axis=1, keepdims=True); lab = [i for i in range(len(y)) if y[i] >= 0]
@@ -43,7 +50,7 @@ def _rows(npz, idx):
     return e['h'][order][pos], e['y'][order][pos]
 
 def test_digits_pipeline(tmp_path):
-    cfg, p = _short_configs(tmp_path, 'digits_pipeline.yaml', 'digits_simclr.yaml')
+    cfg, p = _short_configs(tmp_path, 'digits_pipeline.yaml', 'digits_fewlabels.yaml', pseudo_threshold=0.2)
     r = sscl('pipeline', '--config', cfg, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     run = tmp_path/'run'
@@ -58,30 +65,39 @@ def test_digits_pipeline(tmp_path):
     dm = _known(ri['data']); known = dm.known_labels.numpy(); tr_idx = dm.splits['train'].numpy(); te_idx = dm.splits['test'].numpy()
     assert (known >= 0).sum() == 10 and set(known[known >= 0]) == set(range(10))
 
-    # pseudo-labels of round i: scikit-learn's LabelSpreading on round i-1's training embedding, kept above the threshold
+    # pseudo-labels of round i: logistic regression on round i-1's normalised training embedding, kept above the
+    # threshold where LabelSpreading gives the same label, at most `cap` per class (the most confident)
     pl, ev = p['pseudo_label'], p['evaluate']
-    assert pl['method'] == 'spreading' and ev['method'] == 'kmeans'
+    assert (pl['method'], pl['agree'], ev['method'], ev['also']) == ('logreg', 'spreading', 'logreg', 'spreading')
     for i in (2, 3):
         h, _ = _rows(run/f'round{i - 1}'/'embeddings'/'train.npz', tr_idx)
-        ls = _spread(h, known, pl['k']); conf = ls.label_distributions_.max(1)
+        prob = _logreg(h, known).predict_proba(_unit(h)); lab_lr = prob.argmax(1); conf = prob.max(1)
+        keep = (known < 0) & (conf > pl['threshold']) & (_spread(h, known, pl['k']).transduction_ == lab_lr)
+        for c in range(10):
+            idx = np.flatnonzero(keep & (lab_lr == c)); keep[idx[np.argsort(-conf[idx], kind='stable')[pl['cap']:]]] = False
         f = np.load(run/f'pseudo_labels_round{i}.npz')
         np.testing.assert_array_equal(f['idx'], tr_idx)
-        expect = np.where(known >= 0, known, np.where(conf > pl['threshold'], ls.transduction_, -1))
-        np.testing.assert_array_equal(f['label'], expect)
+        np.testing.assert_array_equal(f['label'], np.where(known >= 0, known, np.where(keep, lab_lr, -1)))
 
-    # scores: constrained k-means from the 10 known labels over train + test embeddings (and raw pixels), 1-NN by hand
+    # scores: logistic regression from the 10 known labels (raw pixels too), spreading beside it, k-means and 1-NN
     table = yaml.safe_load((run/'report.json').read_text())['table']
     x = dm.source.x.flatten(1).numpy(); y_all = dm.source.y.numpy(); y_te = y_all[te_idx]
-    for name in ('round1', 'round2', 'round3', 'raw k-means'):
+    for name in ('round1', 'round2', 'round3', 'raw logistic regression'):
         h_tr, h_te = (x[tr_idx], x[te_idx]) if name.startswith('raw') else \
             (_rows(run/name/'embeddings'/'train.npz', tr_idx)[0], _rows(run/name/'embeddings'/'test.npz', te_idx)[0])
-        pred = _constrained_kmeans(np.concatenate([h_tr, h_te]), np.r_[known, np.full(len(te_idx), -1)])[len(tr_idx):]
+        pred = _logreg(h_tr, known).predict(_unit(h_te))
         assert table[name]['accuracy'] == pytest.approx((pred == y_te).mean(), abs=1e-12), name
+        if name.startswith('raw'): continue
+        sp = _spread(np.concatenate([h_tr, h_te]), np.r_[known, np.full(len(te_idx), -1)], ev['k']).transduction_
+        assert table[name]['also_accuracy'] == pytest.approx((sp[len(tr_idx):] == y_te).mean(), abs=1e-12), name
+        assert table[name]['draws']['n'] == ev['draws'] and 0 <= table[name]['draws']['p5'] <= table[name]['draws']['mean']
+    pred = _constrained_kmeans(np.concatenate([x[tr_idx], x[te_idx]]), np.r_[known, np.full(len(te_idx), -1)])[len(tr_idx):]
+    assert table['raw k-means']['accuracy'] == pytest.approx((pred == y_te).mean(), abs=1e-12)
     lab = tr_idx[known >= 0]; d = ((x[te_idx, None] - x[None, lab]) ** 2).sum(-1)
     assert table['raw 1-NN']['accuracy'] == pytest.approx((y_all[lab][d.argmin(1)] == y_te).mean(), abs=1e-12)
     md = (run/'report.md').read_text()
-    for row in ('| raw 1-NN |', '| raw LabelSpreading |', '| raw k-means |', '| round1 |', '| round3 |', '10 labelled',
-                "Pseudo-labels for round3 (spreading in round2's embedding"): assert row in md
+    for row in ('| raw 1-NN |', '| raw logistic regression |', '| raw LabelSpreading |', '| raw k-means |', '| round1 |', '| round3 |', '10 labelled',
+                "Pseudo-labels for round3 (logreg, threshold 0.2, where spreading agrees, at most 100 per class in round2's"): assert row in md
 
     # nothing is overwritten without --overwrite; --resume keeps finished rounds; a foreign embedding file is refused
     before = (run/'report.md').stat().st_mtime_ns

@@ -1,0 +1,78 @@
+"""Label-free choice of the SimCLR temperature on digits with one label per class.
+
+For each tuning seed and temperature, round 1 of the few-labels recipe (`configs/digits_fewlabels.yaml`) trains
+without labels. Its embedding is then judged two ways:
+- the **rule** (label-free beyond the ten known labels): the share of unlabelled training samples on which two
+  different votes from the ten labels agree, logistic regression (a linear read-out) and constrained k-means
+  (one centroid per known label). An embedding in which one prototype per class works makes them agree.
+- the **truth** (never used by the rule): test accuracy of logistic regression from the ten labels.
+The rule picks the temperature with the highest agreement; the table shows how far that is from the best.
+
+    python bench/select_temperature.py --seeds 0 1 2 --taus 0.25 0.5 1.0 [--jobs 2]
+"""
+import argparse, json, os, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+import numpy as np, yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def fit(seed:int, tau:float, a) -> Path:
+    "Round 1 at this seed and temperature (skipped when its embeddings exist)."
+    run = Path(a.out)/f'seed{seed}_tau{tau}'
+    if (run/'embeddings'/'test.npz').exists(): return run
+    if run.exists():
+        raise FileExistsError(f'{run} holds an unfinished run: remove it (the bench made it) and run again')
+    args = [sys.executable, '-m', 'sscl', 'fit', '--config', str(ROOT/'configs'/'digits_fewlabels.yaml'),
+            '--seed_everything', str(seed), '--data.init_args.seed', str(seed), '--model.temperature', str(tau),
+            '--trainer.default_root_dir', str(run), '--trainer.enable_progress_bar', 'false']
+    if a.epochs: args += ['--trainer.max_epochs', str(a.epochs)]
+    t0 = time.time()
+    r = subprocess.run(args, capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    if r.returncode: raise RuntimeError(f'seed {seed} tau {tau} failed:\n{r.stderr[-3000:]}')
+    print(f'seed {seed} tau {tau}: {time.time() - t0:.0f} s', flush=True)
+    return run
+
+def judge(seed:int, run:Path) -> dict:
+    "The rule's agreement and the true test accuracy of one round-1 embedding."
+    from sscl.pipeline import aligned, build_datamodule
+    from sscl.semisup import label_test, pseudo_label
+    cfg = yaml.safe_load((ROOT/'configs'/'digits_fewlabels.yaml').read_text())
+    cfg['data']['init_args'].update(seed=seed, labels_per_class=1)
+    dm = build_datamodule(cfg)
+    known = dm.known_labels.numpy()
+    tr = aligned(run/'embeddings'/'train.npz', dm.splits['train'].numpy())
+    te = aligned(run/'embeddings'/'test.npz', dm.splits['test'].numpy())
+    u = known < 0
+    lr = pseudo_label(tr['h'], known, 'logreg')['label']
+    km = pseudo_label(tr['h'], known, 'kmeans')['label']
+    acc = float((label_test(tr['h'], known, te['h'], 'logreg') == te['y']).mean())
+    return {'agreement': float((lr[u] == km[u]).mean()), 'accuracy': acc}
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    ap.add_argument('--taus', type=float, nargs='+', default=[0.25, 0.5, 1.0])
+    ap.add_argument('--epochs', type=int, default=None, help="round 1 epochs (default: the config's)")
+    ap.add_argument('--jobs', type=int, default=2)
+    ap.add_argument('--out', default='runs/bench_select_temperature')
+    ap.add_argument('--save', default=str(ROOT/'bench'/'results'/'temperature.json'))
+    a = ap.parse_args()
+    cases = [(s, t) for s in a.seeds for t in a.taus]
+    with ThreadPoolExecutor(a.jobs) as ex: runs = list(ex.map(lambda c: fit(*c, a), cases))
+    res = {f'{s} {t}': judge(s, r) for (s, t), r in zip(cases, runs)}
+    print('| seed | ' + ' | '.join(f'tau {t}: accuracy / agreement' for t in a.taus) + ' | rule picks | best | loss |')
+    print('|---' * (len(a.taus) + 4) + '|')
+    for s in a.seeds:
+        row = [res[f'{s} {t}'] for t in a.taus]
+        pick, best = max(range(len(row)), key=lambda i: row[i]['agreement']), max(range(len(row)), key=lambda i: row[i]['accuracy'])
+        print(f'| {s} | ' + ' | '.join(f'{r["accuracy"]:.3f} / {r["agreement"]:.3f}' for r in row) +
+              f' | {a.taus[pick]} | {a.taus[best]} | {row[best]["accuracy"] - row[pick]["accuracy"]:.3f} |')
+    mean = {t: np.mean([res[f'{s} {t}']['accuracy'] for s in a.seeds]) for t in a.taus}
+    agree = {t: np.mean([res[f'{s} {t}']['agreement'] for s in a.seeds]) for t in a.taus}
+    print('mean accuracy ' + ', '.join(f'tau {t}: {v:.3f}' for t, v in mean.items()))
+    print('mean agreement ' + ', '.join(f'tau {t}: {v:.3f}' for t, v in agree.items()))
+    Path(a.save).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.save).write_text(json.dumps({'seeds': a.seeds, 'taus': a.taus, 'results': res}, indent=1))
+
+if __name__ == '__main__': main()
