@@ -7,6 +7,9 @@ without labels. Its embedding is then judged two ways:
   (one centroid per known label). An embedding in which one prototype per class works makes them agree.
 - the **truth** (never used by the rule): test accuracy of logistic regression from the ten labels.
 The rule picks the temperature with the highest agreement; the table shows how far that is from the best.
+For each embedding it also records the precision of the kept pseudo-labels against the probability threshold,
+logistic regression alone and where label spreading agrees (the pipeline's pseudo-labeller), from the true labels
+that no step of the pipeline uses.
 
     python bench/select_temperature.py --seeds 0 1 2 --taus 0.25 0.5 1.0 [--jobs 2]
 """
@@ -16,6 +19,7 @@ from pathlib import Path
 import numpy as np, yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # of the pseudo-labeller's probability
 
 def fit(seed:int, tau:float, a) -> Path:
     "Round 1 at this seed and temperature (skipped when its embeddings exist)."
@@ -47,7 +51,13 @@ def judge(seed:int, run:Path) -> dict:
     lr = pseudo_label(tr['h'], known, 'logreg')['label']
     km = pseudo_label(tr['h'], known, 'kmeans')['label']
     acc = float((label_test(tr['h'], known, te['h'], 'logreg') == te['y']).mean())
-    return {'agreement': float((lr[u] == km[u]).mean()), 'accuracy': acc}
+    prec = {}  # threshold -> precision of the kept pseudo-labels alone / where spreading agrees, share kept agreeing
+    for t in THRESHOLDS:
+        alone = pseudo_label(tr['h'], known, 'logreg', threshold=t)
+        both = pseudo_label(tr['h'], known, 'logreg', threshold=t, agree='spreading', k=20)
+        right = lambda r: float((r['label'][r['keep']] == tr['y'][r['keep']]).mean()) if r['keep'].any() else None
+        prec[str(t)] = {'alone': right(alone), 'agreeing': right(both), 'kept': float(both['keep'][u].mean())}
+    return {'agreement': float((lr[u] == km[u]).mean()), 'accuracy': acc, 'pseudo_labels': prec}
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])

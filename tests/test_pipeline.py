@@ -111,6 +111,23 @@ def test_digits_pipeline(tmp_path):
     r = sscl('pipeline', '--config', cfg, '--resume', '--overwrite', cwd=tmp_path)
     assert r.returncode == 1 and 'not both' in r.stderr
 
+def test_mnist1d_pipeline(tmp_path):
+    "The same pipeline on time series: MNIST-1D's own test split, one label per class, scores checked by hand."
+    cfg, p = _short_configs(tmp_path, 'mnist1d_pipeline.yaml', 'mnist1d_simclr.yaml', epochs=1, pseudo_threshold=0.0)
+    r = sscl('pipeline', '--config', cfg, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = tmp_path/'run'
+    table = yaml.safe_load((run/'report.json').read_text())['table']
+    assert {'raw 1-NN', 'raw logistic regression', 'raw LabelSpreading', 'round1', 'round3'} <= set(table)
+    dm = _known(yaml.safe_load((run/'round1.yaml').read_text())['data'])
+    known, tr_idx, te_idx = dm.known_labels.numpy(), dm.splits['train'].numpy(), dm.splits['test'].numpy()
+    assert len(te_idx) == 1000 and (known >= 0).sum() == 10  # MNIST-1D's own test split
+    h_tr = _rows(run/'round1'/'embeddings'/'train.npz', tr_idx)[0]
+    h_te, y_te = _rows(run/'round1'/'embeddings'/'test.npz', te_idx)
+    assert (y_te == dm.test_source.y.numpy()).all()
+    acc = (_logreg(h_tr, known).predict(_unit(h_te)) == y_te).mean()
+    assert table['round1']['accuracy'] == pytest.approx(acc, abs=1e-12)
+
 def test_domain_adaptation_pipeline(tmp_path):
     cfg, p = _short_configs(tmp_path, 'digits_shift_pipeline.yaml', 'digits_supcon.yaml', pseudo_threshold=0.0)  # 2 epochs: keep every vote
     r = sscl('pipeline', '--config', cfg, cwd=tmp_path)
