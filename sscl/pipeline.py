@@ -12,7 +12,7 @@ import torch
 import yaml
 from .io import read_yaml, write_text, save_figure, expand_path, mark_dir, read_mark, check_fit_configs, MARK
 from .plots import corner_plot, plot_confusion, accuracy_bars
-from .semisup import pseudo_label, save_pseudo_labels, label_test, accuracies, INDUCTIVE
+from .semisup import pseudo_label, save_pseudo_labels, label_test, accuracies, INDUCTIVE, VOTES
 
 # %% auto #0
 __all__ = ['PIPELINE_KEYS', 'PSEUDO_LABEL_DEFAULTS', 'EVALUATE_DEFAULTS', 'PIPELINE_FILES', 'set_dotted', 'apply_overrides',
@@ -127,6 +127,11 @@ def _read_pipeline_config(path:Path) -> dict:
         raise ValueError(f'cycles must be a whole number >= 1, not {cycles!r}')
     odd = sorted(set(cfg.get('evaluate') or {}) - set(EVALUATE_DEFAULTS))
     if odd: raise KeyError(f'{path}: unknown evaluate keys {odd}; evaluate has ' + ', '.join(EVALUATE_DEFAULTS))
+    votes = {f'pseudo_label.{k}': (cfg.get('pseudo_label') or {}).get(k) for k in ('method', 'agree')}
+    votes |= {f'evaluate.{k}': (cfg.get('evaluate') or {}).get(k) for k in ('method', 'also')}
+    for key, v in votes.items():
+        if v is not None and v not in VOTES and not (key == 'pseudo_label.method' and v == 'classifier'):
+            raise ValueError(f'{path}: {key} is {v!r}; the votes are {sorted(VOTES)}')
     return cfg
 
 # %% ../nbs/07b_pipeline.ipynb #1d4388f9
