@@ -82,6 +82,8 @@ def main():
     agree = {t: np.mean([res[f'{s} {t}']['agreement'] for s in a.seeds]) for t in a.taus}
     print('mean accuracy ' + ', '.join(f'tau {t}: {v:.3f}' for t, v in mean.items()))
     print('mean agreement ' + ', '.join(f'tau {t}: {v:.3f}' for t, v in agree.items()))
+    print(f'pooled over the seeds, the rule picks tau {max(agree, key=agree.get)}; '
+          f'the best mean accuracy is at tau {max(mean, key=mean.get)}')
     Path(a.save).parent.mkdir(parents=True, exist_ok=True)
     Path(a.save).write_text(json.dumps({'seeds': a.seeds, 'taus': a.taus, 'results': res}, indent=1))
 
