@@ -13,7 +13,7 @@ from torch.utils.data import Dataset, DataLoader, default_collate
 from fastcore.basics import patch
 from .io import safe_unpickle
 from .augment import Views, digits_augment, simclr_augment, small_image_augment, timeseries_augment, jet_augment
-from .augment import GaussianNoise, NoiseShift, DigitsBatchAugment
+from .augment import GaussianNoise, NoiseShift
 
 # %% auto #0
 __all__ = ['IMG_EXTS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_NAMES', 'integer_labels', 'Samples', 'stratified_split', 'few_labels',
