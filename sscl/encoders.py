@@ -14,9 +14,9 @@ from .io import load_checkpoint
 from torchvision.models.resnet import Bottleneck
 
 # %% auto #0
-__all__ = ['activation', 'MLP', 'freeze', 'Encoder', 'SmallCNN', 'load_strict', 'read_state_dict', 'torchvision_weights_file',
-           'TorchvisionEncoder', 'SimCLRv1ResNet50', 'SimCLRv1Encoder', 'ResNet1D', 'set_mask', 'DeepSets',
-           'SetTransformer']
+__all__ = ['activation', 'MLP', 'freeze', 'Encoder', 'SmallCNN', 'DomainBatchNorm', 'domain_batch_norm', 'set_domain',
+           'load_strict', 'read_state_dict', 'torchvision_weights_file', 'TorchvisionEncoder', 'SimCLRv1ResNet50',
+           'SimCLRv1Encoder', 'ResNet1D', 'set_mask', 'DeepSets', 'SetTransformer']
 
 # %% ../nbs/01_encoders.ipynb #4ca5d856
 _ACTIVATIONS = {'relu': nn.ReLU, 'gelu': nn.GELU, 'silu': nn.SiLU, 'tanh': nn.Tanh, 'leaky_relu': nn.LeakyReLU,
@@ -89,6 +89,62 @@ class SmallCNN(Encoder):
 
     def forward(self, x):
         return self.head(self.features(x).mean((2, 3)))
+
+# %% ../nbs/01_encoders.ipynb #ad73f2eb
+class DomainBatchNorm(nn.Module):
+    "Batch norm with per-domain batch and running statistics and a shared affine (scale, shift)."
+    def __init__(self,
+                 num_features:int, # channels (or features) C
+                 n_domains:int=2, # domains, numbered 0..n_domains-1
+                 eps:float=1e-5, # added to the variance
+                 momentum:float=0.1, # of the running statistics
+                ):
+        super().__init__()
+        if n_domains < 1: raise ValueError(f'n_domains must be >= 1, got {n_domains}')
+        self.num_features, self.n_domains, self.eps, self.momentum = num_features, n_domains, eps, momentum
+        self.weight, self.bias = nn.Parameter(torch.ones(num_features)), nn.Parameter(torch.zeros(num_features))
+        self.register_buffer('running_mean', torch.zeros(n_domains, num_features))  # [n_domains, C]
+        self.register_buffer('running_var', torch.ones(n_domains, num_features))  # [n_domains, C]
+        self.domain = None  # [N] domain of each sample of the next forward; None: all domain 0
+
+    def forward(self, x):  # x [N, C] or [N, C, ...] -> same shape
+        d = torch.zeros(len(x), dtype=torch.long, device=x.device) if self.domain is None else self.domain.to(x.device)
+        if len(d) != len(x): raise ValueError(f'{len(d)} domain labels for a batch of {len(x)}: set_domain first')
+        if len(d) and (d.min() < 0 or d.max() >= self.n_domains):
+            raise ValueError(f'domain labels must lie in 0..{self.n_domains - 1}, got {d.unique().tolist()}')
+        out = torch.empty_like(x)
+        for k in d.unique().tolist():
+            m = d == k
+            out[m] = F.batch_norm(x[m], self.running_mean[k], self.running_var[k], self.weight, self.bias,
+                                  self.training, self.momentum, self.eps)
+        return out
+
+    def extra_repr(self): return f'{self.num_features}, n_domains={self.n_domains}, eps={self.eps}'
+
+# %% ../nbs/01_encoders.ipynb #254e72b8
+def domain_batch_norm(module:nn.Module, # a network, changed in place
+                      n_domains:int=2, # domains
+                     ) -> nn.Module:
+    "Replace every BatchNorm1d/2d of `module` by a `DomainBatchNorm` with its weights; returns `module`."
+    for name, child in module.named_children():
+        if isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            new = DomainBatchNorm(child.num_features, n_domains, child.eps, child.momentum or 0.1)
+            with torch.no_grad():
+                if child.affine: new.weight.copy_(child.weight); new.bias.copy_(child.bias)
+                if child.track_running_stats:
+                    new.running_mean.copy_(child.running_mean.expand(n_domains, -1))
+                    new.running_var.copy_(child.running_var.expand(n_domains, -1))
+            setattr(module, name, new)
+        else: domain_batch_norm(child, n_domains)
+    return module
+
+def set_domain(module:nn.Module, # a network with DomainBatchNorm layers (others are left alone)
+               domain:torch.Tensor|None, # [N] the domain of each sample of the next batch; None: all domain 0
+              ) -> int:
+    "Tell every `DomainBatchNorm` in `module` the domains of the next batch; returns how many it told."
+    layers = [m for m in module.modules() if isinstance(m, DomainBatchNorm)]
+    for m in layers: m.domain = domain
+    return len(layers)
 
 # %% ../nbs/01_encoders.ipynb #155b6b66
 def load_strict(module:nn.Module, # network to load into

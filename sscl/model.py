@@ -14,7 +14,8 @@ import torch.nn.functional as F
 import lightning as L
 from fastcore.basics import patch
 from .losses import SupConLoss
-from .encoders import MLP
+from .encoders import MLP, domain_batch_norm, set_domain
+from .align import ALIGNMENTS, alignment_penalty
 from lightning.pytorch.cli import OptimizerCallable, LRSchedulerCallable
 from .io import save_figure
 from .evaluate import knn_accuracy
@@ -99,6 +100,9 @@ class SimCLRModel(L.LightningModule):
                  domain_head:nn.Module|None=None, # h -> 1 logit (target domain?), behind gradient reversal
                  lambda_domain:float=0.0, # weight of the domain loss
                  grl_alpha:float=1.0, # gradient reversal strength
+                 domain_bn:bool=False, # batch-norm statistics per domain (AdaBN-style; domains 0 and 1)
+                 align:str|None=None, # penalty on domain differences of h: 'coral', 'mmd' or 'disco'
+                 lambda_align:float=0.0, # its weight
                  optimizer:OptimizerCallable|None=None, # params -> optimizer (YAML: class_path, init_args); None: AdamW
                  scheduler:LRSchedulerCallable|None=None, # optimizer -> LR scheduler; None: constant
                  scheduler_interval:str='step', # 'step' or 'epoch': when the scheduler steps
@@ -111,6 +115,10 @@ class SimCLRModel(L.LightningModule):
         self.save_hyperparameters(ignore=['encoder', 'projector', 'classifier', 'domain_head', 'criterion'])
         if scheduler_interval not in ('step', 'epoch'):
             raise ValueError(f"scheduler_interval must be 'step' or 'epoch', not {scheduler_interval!r}")
+        if align is not None and align not in ALIGNMENTS:
+            raise ValueError(f'align must be one of {ALIGNMENTS} or null, not {align!r}')
+        if lambda_align < 0: raise ValueError(f'lambda_align must be >= 0, got {lambda_align}')
+        if domain_bn: domain_batch_norm(encoder, 2)
         self.encoder, self.classifier, self.domain_head = encoder, classifier, domain_head
         dim = getattr(encoder, 'embed_dim', None) or getattr(encoder, 'output_dim', None)
         if projector is None and dim is None: raise ValueError('the encoder has no embed_dim: pass a projector')
@@ -140,7 +148,7 @@ def load_pretrained(self:SimCLRModel, path:str):
 # %% ../nbs/04_model.ipynb #fb75c626
 @patch
 def _heads(self:SimCLRModel, h, y, domain, V, stage, logs):
-    "The weighted classifier and domain-head losses of a batch, logged into `logs`."
+    "The weighted classifier, domain-head and alignment losses of a batch, logged into `logs`."
     extra = h.new_zeros(())
     if self.classifier is not None and self.hparams.lambda_classifier > 0:
         lab = y >= 0
@@ -159,13 +167,19 @@ def _heads(self:SimCLRModel, h, y, domain, V, stage, logs):
         )
         extra = extra + self.hparams.lambda_domain * bce
         logs[f'{stage}/domain'] = bce
+    if self.hparams.align and self.hparams.lambda_align > 0 and domain is not None:
+        pen = alignment_penalty(self.hparams.align, h, domain.repeat(V))
+        extra = extra + self.hparams.lambda_align * pen
+        logs[f'{stage}/{self.hparams.align}'] = pen
     return extra
 
 # %% ../nbs/04_model.ipynb #fd833054
 @patch
-def _embed_views(self:SimCLRModel, views):
-    "Embeddings h [V*B, d] of all views in one pass (channels-last for images if asked)."
+def _embed_views(self:SimCLRModel, views, domain=None):
+    "Embeddings h [V*B, d] of all views in one pass (channels-last for images if asked); `domain` [B] for AdaBN."
     x = torch.cat(views) if isinstance(views, (list, tuple)) else views
+    if self.hparams.domain_bn:  # each view of a sample is in that sample's domain
+        set_domain(self.encoder, None if domain is None else domain.repeat(len(x) // len(domain)))
     if self.hparams.channels_last and x.dim() == 4: x = x.contiguous(memory_format=torch.channels_last)
     return self.encoder(x)
 
@@ -174,7 +188,7 @@ def shared_step(self:SimCLRModel, batch, stage:str):
     "Contrastive loss (plus head losses) of a batch of views; returns the loss and the first view's embedding."
     views, y = batch['views'], batch['y']
     V, B = len(views), len(y)
-    h = self._embed_views(views)
+    h = self._embed_views(views, batch.get('domain'))
     z = F.normalize(self.projector(h).float(), dim=1).reshape(V, B, -1).transpose(0, 1)  # loss in float32 under bf16
     if not torch.isfinite(z).all():
         raise FloatingPointError(f'non-finite embedding at {stage} step {self.global_step}: training stopped; '
@@ -212,7 +226,7 @@ def training_step(self:SimCLRModel, batch, batch_idx):
 def _eval_step(self:SimCLRModel, batch, stage):
     "The loss on views (when the batch has them) and the clean embedding kept for the epoch's kNN accuracy."
     if 'views' in batch: self.shared_step(batch, stage)
-    self._val.append((self(batch['x']).detach().float(), batch['y_true']))
+    self._val.append((self._embed_views(batch['x'], batch.get('domain')).detach().float(), batch['y_true']))
 
 @patch
 def validation_step(self:SimCLRModel, batch, batch_idx):
@@ -281,7 +295,7 @@ def _save_corner(self:SimCLRModel, h, y, name):
 @patch
 def predict_step(self:SimCLRModel, batch, batch_idx):
     "The embedding, label, sample index and domain of a batch of clean samples."
-    return {'h': self(batch['x']).float(), 'y': batch['y_true'], 'idx': batch['idx']}
+    return {'h': self._embed_views(batch['x'], batch.get('domain')).float(), 'y': batch['y_true'], 'idx': batch['idx']}
 
 @patch
 def configure_optimizers(self:SimCLRModel):
