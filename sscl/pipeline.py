@@ -13,12 +13,14 @@ import yaml
 from .io import read_yaml, write_text, save_figure, expand_path, mark_dir, read_mark, check_fit_configs, MARK
 from .plots import corner_plot, plot_confusion, accuracy_bars
 from .semisup import pseudo_label, save_pseudo_labels, label_test, accuracies, INDUCTIVE, VOTES
+from .semisup import domain_auc, source_cv_accuracy, select_label_free
 
 # %% auto #0
 __all__ = ['PIPELINE_KEYS', 'PSEUDO_LABEL_DEFAULTS', 'EVALUATE_DEFAULTS', 'PIPELINE_FILES', 'set_dotted', 'apply_overrides',
            'model_key', 'Round', 'Plan', 'plan_pipeline', 'build_datamodule', 'aligned', 'round_command', 'run_round',
-           'label_draws', 'draw_summary', 'score_round', 'raw_baselines', 'pipeline_plots', 'report_md', 'prepare_dir',
-           'write_rounds', 'check_rounds', 'pseudo_step', 'run_pipeline', 'pipeline_parser', 'pipeline_main']
+           'label_draws', 'draw_summary', 'score_round', 'label_free_scores', 'raw_baselines', 'pipeline_plots',
+           'report_md', 'prepare_dir', 'write_rounds', 'check_rounds', 'pseudo_step', 'run_pipeline', 'pipeline_parser',
+           'pipeline_main']
 
 # %% ../nbs/07b_pipeline.ipynb #d4b79bd4
 def set_dotted(cfg:dict, # a nested config, changed in place
@@ -53,8 +55,9 @@ PIPELINE_KEYS = {'dir': 'the pipeline directory', 'base': 'the sscl fit config e
                  'labels': 'label_fraction or labels_per_class of the few true labels',
                  'round1': 'overrides of the base config for round 1', 'pseudo_label': 'arguments of pseudo_label',
                  'round2': 'overrides for round 2 (init: round1 or scratch)',
-                 'cycles': 'pseudo-label -> SupCon cycles (1: round 2 only; 2 adds round 3, labelled by round 2, ...)',
+                 'cycles': 'pseudo-label -> SupCon cycles (0: round 1 only; 1: round 2; 2 adds round 3, ...)',
                  'adaptation': 'overrides that add the domain head to a second copy of the last round',
+                 'variants': 'more copies of the last round, {name: overrides}, each called <round>_<name>',
                  'evaluate': 'the vote (method, k) that labels the test set from the few true labels, a second '
                              'vote shown beside it (also), other label draws scored (draws)',
                  'baselines': 'raw-input baselines in the report (true/false)'}
@@ -123,8 +126,15 @@ def _read_pipeline_config(path:Path) -> dict:
     init = (cfg.get('round2') or {}).get('init', 'round1')
     if init not in ('round1', 'scratch'): raise ValueError(f"round2.init must be 'round1' or 'scratch', not {init!r}")
     cycles = cfg.get('cycles', 1)
-    if not isinstance(cycles, int) or cycles < 1:
-        raise ValueError(f'cycles must be a whole number >= 1, not {cycles!r}')
+    if not isinstance(cycles, int) or isinstance(cycles, bool) or cycles < 0:
+        raise ValueError(f'cycles must be a whole number >= 0, not {cycles!r}')
+    variants = cfg.get('variants') or {}
+    if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
+        raise ValueError(f'{path}: variants must map names to overrides, {{name: {{key: value}}}}')
+    bad = [n for n in variants if not str(n).replace('_', '').isalnum() or n == 'adapted']
+    if bad: raise ValueError(f'{path}: variant names {bad}: use letters, digits and _ (and not `adapted`)')
+    if cycles == 0 and (cfg.get('adaptation') or variants):
+        raise ValueError(f'{path}: adaptation and variants copy round 2 or later: they need cycles >= 1')
     odd = sorted(set(cfg.get('evaluate') or {}) - set(EVALUATE_DEFAULTS))
     if odd: raise KeyError(f'{path}: unknown evaluate keys {odd}; evaluate has ' + ', '.join(EVALUATE_DEFAULTS))
     votes = {f'pseudo_label.{k}': (cfg.get('pseudo_label') or {}).get(k) for k in ('method', 'agree')}
@@ -150,12 +160,13 @@ def plan_pipeline(path:str|Path, # the pipeline config file
     for i in range(2, cfg.get('cycles', 1) + 2):
         config = apply_overrides(apply_overrides(base, later), _labelled(base, out, i, init, fixed))
         rounds.append(Round(f'round{i}', config, labels_from=f'round{i - 1}'))
-    if cfg.get('adaptation'):
-        last = rounds[-1]
+    copies = {'adapted': cfg['adaptation']} if cfg.get('adaptation') else {}
+    last, n = rounds[-1], len(rounds)
+    for name, overrides in {**copies, **(cfg.get('variants') or {})}.items():
         config = apply_overrides(
-            apply_overrides(last.config, cfg['adaptation']), _labelled(base, out, len(rounds), init, fixed)
+            apply_overrides(last.config, overrides), _labelled(base, out, n, init, fixed)
         )
-        rounds.append(Round(f'{last.name}_adapted', config, adapted=True))
+        rounds.append(Round(f'{last.name}_{name}', config, adapted=True))
     for r in rounds: set_dotted(r.config, 'trainer.default_root_dir', str(out/r.name))
     return Plan(out, rounds, {**PSEUDO_LABEL_DEFAULTS, **(cfg.get('pseudo_label') or {})},
                 {**EVALUATE_DEFAULTS, **(cfg.get('evaluate') or {})}, cfg.get('baselines', True))
@@ -250,6 +261,15 @@ def score_round(run:Path, # a finished round's run directory
         out['draws'] = draw_summary(acc)
     return out
 
+# %% ../nbs/07b_pipeline.ipynb #3b197095
+def label_free_scores(run:Path, # a finished round's run directory
+                      dm, # the pipeline's data module (two domains)
+                     ) -> dict:
+    "Known-label CV accuracy and domain AUC of a round's training embedding: no target label is used."
+    tr = aligned(run/'embeddings'/'train.npz', dm.splits['train'].numpy())
+    dom = dm.source.domain[dm.splits['train']].numpy()
+    return {'known_cv': source_cv_accuracy(tr['h'], dm.known_labels.numpy()), 'domain_auc': domain_auc(tr['h'], dom)}
+
 # %% ../nbs/07b_pipeline.ipynb #844cd19b
 def raw_baselines(dm, # the pipeline's data module
                   k:int=7, # LabelSpreading's neighbours
@@ -316,12 +336,15 @@ def _table_rows(table:dict, # step -> accuracies (and `also_accuracy`, `draws`)
     draws = next((r['draws'] for r in table.values() if 'draws' in r), None)
     if also: head += f' {also} |'
     if draws: head += f' mean of {draws["n"]} label draws | 5th percentile | share below 0.85 |'
-    rows = [head, '|---|---|' + '---|' * (len(cols) + bool(also) + 3 * bool(draws))]
+    free = any('domain_auc' in r for r in table.values())
+    if free: head += ' known-label CV | domain AUC |'
+    rows = [head, '|---|---|' + '---|' * (len(cols) + bool(also) + 3 * bool(draws) + 2 * free)]
     cell = lambda v: f' {v:.3f} |' if v is not None else ' |'
     for name, row in table.items():
         line = f'| {name} | {row["accuracy"]:.3f} |' + ''.join(cell(row.get(k)) for k in cols)
         if also: line += cell(row.get('also_accuracy'))
         if draws: line += ''.join(cell((row.get('draws') or {}).get(k)) for k in ('mean', 'p5', 'below_0.85'))
+        if free: line += cell(row.get('known_cv')) + cell(row.get('domain_auc'))
         rows.append(line)
     return rows
 
@@ -334,6 +357,12 @@ def _pl_words(st:dict) -> str:
     if st.get('balance'): words.append('balanced')
     return ', '.join(words)
 
+# %% ../nbs/07b_pipeline.ipynb #8025a9c3
+def _last_copies(plan:Plan) -> list[str]:
+    "The last round that is not a copy, and its adapted copies: the candidates of the label-free pick."
+    plain = [r.name for r in plan.rounds if not r.adapted][-1]
+    return [plain] + [r.name for r in plan.rounds if r.adapted]
+
 # %% ../nbs/07b_pipeline.ipynb #db4c9825
 def report_md(cfg_path:Path, # the pipeline config
               plan:Plan, # its plan
@@ -341,6 +370,7 @@ def report_md(cfg_path:Path, # the pipeline config
               table:dict, # step -> accuracies
               pl_stats:dict, # round -> pseudo-label statistics
               domains:bool, # scored per domain
+              pick:str|None=None, # the label-free pick among the last round and its copies
              ) -> str:
     "The pipeline's report.md."
     n_known = int((dm.known_labels >= 0).sum())
@@ -353,6 +383,9 @@ def report_md(cfg_path:Path, # the pipeline config
         other = _vote({'k': plan.evaluate['k'], 'method': also})
         lines += [f'The column {also} labels them with that vote instead ({other}).', '']
     lines += _table_rows(table, domains, also) + ['']
+    if pick:
+        lines += [f'Label-free pick among {", ".join(_last_copies(plan))}: **{pick}** (the lowest domain AUC among '
+                  'those within 0.01 of the best known-label CV accuracy; no target label is used).', '']
     lines += [
         f'Pseudo-labels for {n} ({_pl_words(st)} in {st["from"]}\'s embedding): '
         f'{st["kept"]} of {st["unlabelled"]} unlabelled training samples kept, {st["accuracy_kept"]:.3f} of them right '
@@ -486,14 +519,20 @@ def run_pipeline(config:str|Path, # pipeline config file
     scores = {r.name: score_round(r.dir, dm, **plan.evaluate) for r in plan.rounds}
     table = dict(raw_baselines(dm) if plan.baselines else {})
     table.update({n: {k: v for k, v in s.items() if k not in ('pred', 'y', 'h')} for n, s in scores.items()})
-    domains = len(dm.source.domain.unique()) > 1
+    domains, pick = len(dm.source.domain.unique()) > 1, None
+    if domains and len(_last_copies(plan)) > 1:
+        for n in plan.names: table[n].update(label_free_scores(plan[n].dir, dm))
+        pick = select_label_free({n: {'source_cv': table[n]['known_cv'], 'domain_auc': table[n]['domain_auc']}
+                                  for n in _last_copies(plan)})
     accuracy = {n: row['accuracy'] for n, row in table.items()}
     pipeline_plots(plan.dir, accuracy, scores, _class_names(dm), plan.names[0], plan.names[-1])
-    write_text(plan.dir/'report.md', report_md(config, plan, dm, table, pl_stats, domains))
-    write_text(plan.dir/'report.json', json.dumps({'table': table, 'pseudo_labels': pl_stats}, indent=1))
+    write_text(plan.dir/'report.md', report_md(config, plan, dm, table, pl_stats, domains, pick))
+    report = {'table': table, 'pseudo_labels': pl_stats, 'label_free_pick': pick}
+    write_text(plan.dir/'report.json', json.dumps(report, indent=1))
     for n, row in table.items(): print(f'sscl pipeline: {n:<20} test accuracy {row["accuracy"]:.3f}')
     print(f'sscl pipeline: report {plan.dir/"report.md"}')
-    return {'table': table, 'pseudo_labels': pl_stats, 'dir': plan.dir}
+    if pick: print(f'sscl pipeline: label-free pick {pick}')
+    return {**report, 'dir': plan.dir}
 
 # %% ../nbs/07b_pipeline.ipynb #a55311a4
 def pipeline_parser():

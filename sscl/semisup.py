@@ -13,7 +13,8 @@ from .io import save_npz
 
 
 # %% auto #0
-__all__ = ['VOTES', 'INDUCTIVE', 'pseudo_label', 'save_pseudo_labels', 'label_test', 'accuracies']
+__all__ = ['VOTES', 'INDUCTIVE', 'pseudo_label', 'save_pseudo_labels', 'label_test', 'accuracies', 'domain_auc',
+           'source_cv_accuracy', 'select_label_free']
 
 # %% ../nbs/07_semisup.ipynb #f9c43549
 def _knn_probs(h, y, k, n_cls):
@@ -174,3 +175,50 @@ def accuracies(pred, # [N] predicted labels
     if len(np.unique(domain)) > 1:
         out.update({f'accuracy_domain{d}': float(right[domain == d].mean()) for d in np.unique(domain)})
     return out
+
+# %% ../nbs/07_semisup.ipynb #1ca36de2
+def _cv_scores(X, y, folds, seed, method):
+    "Out-of-fold predictions (labels or probabilities) of a logistic regression on standardised X."
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=10.0, max_iter=2000))
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    return cross_val_predict(clf, X, y, cv=cv, method=method)
+
+def domain_auc(h:np.ndarray, # [N, d] embedding
+               domain:np.ndarray, # [N] 0 or 1
+               folds:int=5, # cross-validation folds
+               seed:int=0, # of the folds
+              ) -> float:
+    "Cross-validated ROC AUC of a logistic regression telling domain 1 from domain 0 in `h` (0.5: alike)."
+    from sklearn.metrics import roc_auc_score
+    domain = np.asarray(domain)
+    if set(np.unique(domain)) != {0, 1}: raise ValueError(f'domain_auc needs domains 0 and 1, got {np.unique(domain)}')
+    return float(roc_auc_score(domain, _cv_scores(np.asarray(h), domain, folds, seed, 'predict_proba')[:, 1]))
+
+def source_cv_accuracy(h:np.ndarray, # [N, d] embedding
+                       known:np.ndarray, # [N] known labels, -1 elsewhere (the target)
+                       folds:int=5, # cross-validation folds
+                       seed:int=0, # of the folds
+                      ) -> float:
+    "Cross-validated accuracy of a logistic regression on the labelled rows of `h`."
+    known = np.asarray(known)
+    lab = known >= 0
+    _, counts = np.unique(known[lab], return_counts=True)
+    if len(counts) < 2 or counts.min() < 2:
+        raise ValueError('source_cv_accuracy needs at least two known labels in each of at least two classes')
+    folds = min(folds, int(counts.min()))  # every fold holds every class
+    pred = _cv_scores(np.asarray(h)[lab], known[lab], folds, seed, 'predict')
+    return float((pred == known[lab]).mean())
+
+# %% ../nbs/07_semisup.ipynb #23e6186e
+def select_label_free(scores:dict, # candidate -> {'source_cv': ..., 'domain_auc': ...}
+                      tol:float=0.01, # source accuracy a candidate may give up against the best
+                     ) -> str:
+    "The candidate with the lowest domain AUC among those within `tol` of the best source CV accuracy."
+    if not scores: raise ValueError('select_label_free needs at least one candidate')
+    best = max(s['source_cv'] for s in scores.values())
+    ok = [n for n, s in scores.items() if s['source_cv'] >= best - tol]
+    return min(ok, key=lambda n: scores[n]['domain_auc'])
