@@ -1,9 +1,12 @@
-"""Domain adaptation on shifted digits: target accuracy with and without the domain head, over seeds.
+"""Domain adaptation on shifted digits: every adaptation method against raw pixels, source-only and the oracle.
 
-Runs `configs/digits_shift_pipeline.yaml` once per seed (the seed sets the split, which half of the digits is the
-shifted target, and the training): round 1 SupCon on the labelled source with the target as -1, target
-pseudo-labels, round 2 on them, and round 2 again with a domain head behind gradient reversal. Every target
-accuracy labels the target test samples from the source labels only (the config's `evaluate` vote).
+Per seed (the seed sets the split, which half of the digits is the shifted target, and the training) three
+pipelines run from `configs/digits_shift_pipeline.yaml`:
+- the pipeline itself: round 1 (SupCon on the labelled source, the target as -1, per-domain batch-norm statistics),
+  target pseudo-labels, round 2, and copies of round 2 with each adaptation method; its label-free pick;
+- `shared BN`: round 1 with one set of batch-norm statistics for both domains (what sscl did before);
+- `oracle`: round 1 trained and scored with the target's labels too: the ceiling for this network and recipe.
+Every other accuracy labels the test images from the source labels only (the config's `evaluate` vote).
 
     python bench/semisup_shift.py --seeds 0 1 2 [--jobs 2]
 """
@@ -13,37 +16,85 @@ from pathlib import Path
 import numpy as np, yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT/'configs'/'digits_shift_pipeline.yaml'
+# the two single-round comparisons: overrides of the pipeline config
+CASES = {
+    'shared BN': {'cycles': 0, 'round1': {'model.domain_bn': False}},
+    'oracle': {'cycles': 0, 'labels': {'label_fraction': 1.0, 'labeled_domains': None}},
+}
 
-def run_seed(seed:int, out:Path) -> dict:
-    work = out/f'seed{seed}'; work.mkdir(parents=True, exist_ok=True)
-    p = yaml.safe_load((ROOT/'configs'/'digits_shift_pipeline.yaml').read_text())
-    base = yaml.safe_load((ROOT/'configs'/p['base']).read_text())
-    base['seed_everything'] = seed; base['trainer']['enable_progress_bar'] = False
+def _pipeline_config(seed:int, work:Path, case:str|None) -> Path:
+    "The pipeline config of one seed and case, written into work/."
+    p = yaml.safe_load(CONFIG.read_text())
+    base = yaml.safe_load((CONFIG.parent/p['base']).read_text())  # an absolute base path stays as it is
+    base['seed_everything'] = seed
+    base['trainer']['enable_progress_bar'] = False
     (work/'base.yaml').write_text(yaml.safe_dump(base))
     for r in ('round1', 'round2'): p[r]['data.init_args']['seed'] = seed
-    p.update(dir=str(work/'run'), base='base.yaml'); (work/'pipeline.yaml').write_text(yaml.safe_dump(p))
-    if not (work/'run'/'report.json').exists():
-        args = [sys.executable, '-m', 'sscl', 'pipeline', '--config', str(work/'pipeline.yaml')] + (['--resume'] if (work/'run').exists() else [])
-        t0 = time.time(); r = subprocess.run(args, capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
-        if r.returncode: raise RuntimeError(f'seed {seed} failed:\n{r.stderr[-3000:]}')
-        print(f'seed {seed}: {time.time() - t0:.0f} s', flush=True)
-    return json.loads((work/'run'/'report.json').read_text())['table']
+    name = 'main' if case is None else case.replace(' ', '_')
+    if case is not None:  # round 1 alone
+        over = CASES[case]
+        p['round1'] = {**p['round1'], **over.get('round1', {})}
+        p.update({k: v for k, v in over.items() if k != 'round1'})
+        for k in ('adaptation', 'variants', 'round2', 'pseudo_label'): p.pop(k, None)
+    p.update(dir=str(work/name), base='base.yaml')
+    f = work/f'{name}.yaml'
+    f.write_text(yaml.safe_dump(p, sort_keys=False))
+    return f
+
+def run_case(seed:int, out:Path, case:str|None) -> dict:
+    "The report of one pipeline (run unless it finished earlier)."
+    work = out/f'seed{seed}'
+    work.mkdir(parents=True, exist_ok=True)
+    cfg = _pipeline_config(seed, work, case)
+    run = work/cfg.stem
+    if not (run/'report.json').exists():
+        args = [sys.executable, '-m', 'sscl', 'pipeline', '--config', str(cfg)] + ['--resume'] * run.exists()
+        t0 = time.time()
+        r = subprocess.run(args, capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+        if r.returncode: raise RuntimeError(f'seed {seed} {case or "pipeline"} failed:\n{r.stderr[-3000:]}')
+        print(f'seed {seed} {case or "pipeline"}: {time.time() - t0:.0f} s', flush=True)
+    return json.loads((run/'report.json').read_text())
+
+def run_seed(seed:int, out:Path) -> dict:
+    "One seed's rows: step -> {source, target, ...}, and the pick and pseudo-label precision."
+    main = run_case(seed, out, None)
+    rows = {k: v for k, v in main['table'].items()}
+    for case in CASES: rows[f'round1, {case}'] = run_case(seed, out, case)['table']['round1']
+    pick = main['label_free_pick']
+    rows['label-free pick'] = {**rows[pick], 'picked': pick}
+    return {'rows': rows, 'pick': pick, 'pseudo_labels': main['pseudo_labels']}
 
 def main():
+    global CONFIG
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     ap.add_argument('--jobs', type=int, default=2, help='seeds run at once (one core each)')
     ap.add_argument('--out', default='runs/bench_semisup_shift')
-    a = ap.parse_args(); out = Path(a.out); t0 = time.time()
-    with ThreadPoolExecutor(a.jobs) as ex: tables = list(ex.map(lambda s: run_seed(s, out), a.seeds))
-    print(f'\nshifted digits, accuracy from the source labels only: mean ± sd over seeds {a.seeds} ({time.time() - t0:.0f} s)\n')
-    cols = {'all': 'accuracy', 'source': 'accuracy_domain0', 'target': 'accuracy_domain1'}
-    print('| step | ' + ' | '.join(cols) + ' |'); print('|---|' + '---|' * len(cols))
-    for step in tables[0]:
-        cells = [np.array([t[step][c] for t in tables]) for c in cols.values()]
-        print(f'| {step} | ' + ' | '.join(f'{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}' for v in cells) + ' |')
-    d = np.array([t['round2_adapted']['accuracy_domain1'] - t['round2']['accuracy_domain1'] for t in tables])
-    print(f'\ntarget: adapted minus plain round 2: {d.mean():+.3f} (per seed: {", ".join(f"{x:+.3f}" for x in d)})')
-    (out/'results.json').write_text(json.dumps({'seeds': a.seeds, 'tables': tables}, indent=1))
+    ap.add_argument('--config', default=str(ROOT/'configs'/'digits_shift_pipeline.yaml'), help='the pipeline config')
+    a = ap.parse_args()
+    CONFIG = Path(a.config).resolve()
+    out, t0 = Path(a.out), time.time()
+    with ThreadPoolExecutor(a.jobs) as ex: res = list(ex.map(lambda s: run_seed(s, out), a.seeds))
+    print(f'\nshifted digits, test accuracy from the source labels only (the oracle: with the target labels too); '
+          f'mean ± sd over seeds {a.seeds} ({time.time() - t0:.0f} s)\n')
+    print('| step | source | target | both, k-means vote | domain AUC |')
+    print('|---|---|---|---|---|')
+    ms = lambda v: f'{np.mean(v):.3f} ± {np.std(v, ddof=1) if len(v) > 1 else 0:.3f}'
+    for step in res[0]['rows']:
+        rs = [r['rows'][step] for r in res]
+        cells = [ms([x[c] for x in rs]) for c in ('accuracy_domain0', 'accuracy_domain1')]
+        cells.append(ms([x['also_accuracy'] for x in rs]) if 'also_accuracy' in rs[0] else '')
+        cells.append(ms([x['domain_auc'] for x in rs]) if 'domain_auc' in rs[0] else '')
+        print(f'| {step} | ' + ' | '.join(cells) + ' |')
+    raw = [k for k in res[0]['rows'] if k.startswith('raw')]
+    print('\nper seed, target accuracy: label-free pick (which) against the best raw baseline; source accuracy')
+    for s, r in zip(a.seeds, res):
+        best = max(raw, key=lambda k: r['rows'][k]['accuracy_domain1'])
+        p = r['rows']['label-free pick']
+        print(f'  seed {s}: {p["accuracy_domain1"]:.3f} ({r["pick"]}) vs {best} {r["rows"][best]["accuracy_domain1"]:.3f}'
+              f'; source {p["accuracy_domain0"]:.3f}; pseudo-labels '
+              + ', '.join(f'{v["kept"]} kept, {v["accuracy_kept"]:.3f} right' for v in r['pseudo_labels'].values()))
+    (out/'results.json').write_text(json.dumps({'seeds': a.seeds, 'results': res}, indent=1))
 
 if __name__ == '__main__': main()
