@@ -118,7 +118,8 @@ class SimCLRModel(L.LightningModule):
         if align is not None and align not in ALIGNMENTS:
             raise ValueError(f'align must be one of {ALIGNMENTS} or null, not {align!r}')
         if lambda_align < 0: raise ValueError(f'lambda_align must be >= 0, got {lambda_align}')
-        if domain_bn: domain_batch_norm(encoder, 2)
+        if domain_bn and not set_domain(domain_batch_norm(encoder, 2), None):
+            raise ValueError(f'domain_bn: the encoder {type(encoder).__name__} has no BatchNorm1d/2d layer to adapt')
         self.encoder, self.classifier, self.domain_head = encoder, classifier, domain_head
         dim = getattr(encoder, 'embed_dim', None) or getattr(encoder, 'output_dim', None)
         if projector is None and dim is None: raise ValueError('the encoder has no embed_dim: pass a projector')

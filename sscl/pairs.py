@@ -21,8 +21,8 @@ __all__ = ['IMG_EXTS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_NAMES', 'integer_labels
            'read_pseudo_labels', 'DigitsDataModule', 'ShiftedDigitsDataModule', 'data_root', 'load_image',
            'scan_folder', 'ImageFolderDataModule', 'ImagenetteDataModule', 'NoisyImagenetteDataModule',
            'CIFAR10DataModule', 'read_arrays', 'ArrayDataModule', 'simulate_gaussians', 'simulate_jets',
-           'simulate_timeseries', 'GaussianClassesDataModule', 'ToyJetsDataModule', 'ToyTimeSeriesDataModule',
-           'MNIST1DDataModule']
+           'simulate_timeseries', 'GaussianClassesDataModule', 'ToyJetsDataModule', 'detector_smear',
+           'ShiftedToyJetsDataModule', 'ToyTimeSeriesDataModule', 'MNIST1DDataModule']
 
 # %% ../nbs/03_pairs.ipynb #35bf3f26
 def integer_labels(y, # labels: integers, or floats holding whole numbers
@@ -643,6 +643,52 @@ class ToyJetsDataModule(PairDataModule):
         x, y = simulate_jets(**self.sim)
         return {'all': Samples(torch.from_numpy(x), y, classes=['1-prong', '2-prong (W)', '3-prong (top)'])}
     def default_train_transform(self): return jet_augment()
+
+# %% ../nbs/03_pairs.ipynb #a0e91131
+def detector_smear(x:np.ndarray, # [N, P, 3] particles (pT, eta, phi), zero-padded
+                   seed:int=0, # of the smearing
+                   scale:float=0.9, # energy scale: measured pT / true pT on average
+                   resolution:float=0.1, # relative pT resolution (sigma of measured / (scale x true))
+                   angular:float=0.01, # sigma of the eta and phi smearing
+                   efficiency:float=0.9, # probability that a particle is measured at all
+                  ) -> np.ndarray:
+    "The particles as a detector with this scale, resolution and efficiency would record them; [N, P, 3]."
+    if not 0 < efficiency <= 1: raise ValueError(f'efficiency must be in (0, 1], got {efficiency}')
+    if scale <= 0 or resolution < 0 or angular < 0:
+        raise ValueError(f'scale must be > 0 and resolution, angular >= 0 (got {scale}, {resolution}, {angular})')
+    rng = np.random.default_rng(seed)
+    x = np.array(x, dtype=np.float64)
+    real = x[..., 0] > 0  # [N, P]
+    x[..., 0] *= scale * np.clip(1 + resolution * rng.normal(size=real.shape), 0, None)
+    x[..., 1:] += angular * rng.normal(size=real.shape + (2,))
+    keep = real & (rng.random(real.shape) < efficiency) & (x[..., 0] > 0)
+    x[~keep] = 0
+    order = np.argsort(-x[..., 0], axis=1, kind='stable')  # the measured particles first, by pT
+    return np.take_along_axis(x, order[..., None], axis=1).astype(np.float32)
+
+# %% ../nbs/03_pairs.ipynb #eea69a9d
+class ShiftedToyJetsDataModule(ToyJetsDataModule):
+    "Toy jets in two domains: simulation (domain 0, labelled) and `detector_smear`ed jets (domain 1, labels hidden)."
+    def __init__(self, target_fraction:float=0.5, # stratified share of the jets that are "measured"
+                 scale:float=0.9, # energy scale of the measurement
+                 resolution:float=0.1, # its relative pT resolution
+                 angular:float=0.01, # its angular smearing
+                 efficiency:float=0.9, # its particle efficiency
+                 labeled_domains:list[int]|None=(0,), # domains that keep labels
+                 **kwargs):
+        super().__init__(labeled_domains=None if labeled_domains is None else list(labeled_domains), **kwargs)
+        if not 0 < target_fraction < 1: raise ValueError(f'target_fraction must be in (0, 1), got {target_fraction}')
+        self.target_fraction = target_fraction
+        self.detector = dict(scale=scale, resolution=resolution, angular=angular, efficiency=efficiency)
+        detector_smear(np.zeros((1, 1, 3)), **self.detector)  # bad settings fail here, not in setup
+
+    def load(self):
+        s = super().load()['all']
+        _, tgt = stratified_split(s.y, self.target_fraction, self.seed + 7)
+        x, dom = s.x.clone(), torch.zeros_like(s.y)
+        x[tgt] = torch.from_numpy(detector_smear(x[tgt].numpy(), self.seed + 8, **self.detector))
+        dom[tgt] = 1
+        return {'all': Samples(x, s.y, dom, classes=s.classes)}
 
 # %% ../nbs/03_pairs.ipynb #4c54b217
 class ToyTimeSeriesDataModule(PairDataModule):

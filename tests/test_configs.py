@@ -30,7 +30,8 @@ def overrides(name, tmp):
 def test_all_configs_are_covered():
     assert len(CONFIGS) >= 10, CONFIGS
     # pipeline configs run end to end (with short rounds) in test_pipeline.py
-    assert PIPELINES == ['digits_pipeline.yaml', 'digits_shift_pipeline.yaml', 'mnist1d_pipeline.yaml'], PIPELINES
+    assert PIPELINES == ['digits_pipeline.yaml', 'digits_shift_pipeline.yaml', 'mnist1d_pipeline.yaml',
+                         'toyjets_shift_pipeline.yaml'], PIPELINES
 
 @pytest.mark.parametrize('name', CONFIGS)
 def test_config_fast_dev_run(name, tmp_path):

@@ -128,24 +128,75 @@ def test_mnist1d_pipeline(tmp_path):
     acc = (_logreg(h_tr, known).predict(_unit(h_te)) == y_te).mean()
     assert table['round1']['accuracy'] == pytest.approx(acc, abs=1e-12)
 
+def _metric_seen(run, key):
+    "Whether a round's metrics.csv logged `key`."
+    import csv
+    return any(r_.get(key) for r_ in csv.DictReader(open(run/'metrics.csv')))
+
 def test_domain_adaptation_pipeline(tmp_path):
-    cfg, p = _short_configs(tmp_path, 'digits_shift_pipeline.yaml', 'digits_supcon.yaml', pseudo_threshold=0.0)  # 2 epochs: keep every vote
+    "Shifted digits: per-domain batch norm, a domain head and alignment variants, the label-free pick recomputed."
+    cfg, p = _short_configs(tmp_path, 'digits_shift_pipeline.yaml', 'digits_fewlabels.yaml', pseudo_threshold=0.0)
+    p['variants'] = {k: p['variants'][k] for k in ('coral03', 'disco3')}  # two of the shipped variants, for time
+    (tmp_path/'digits_shift_pipeline.yaml').write_text(yaml.safe_dump(p))
     r = sscl('pipeline', '--config', cfg, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     run = tmp_path/'run'
     md = (run/'report.md').read_text()
-    assert '| round2_adapted |' in md and 'target (domain 1)' in md
-    table = yaml.safe_load((run/'report.json').read_text())['table']
-    for n in ('round1', 'round2', 'round2_adapted'): assert {'accuracy_domain0', 'accuracy_domain1'} <= set(table[n])
-    import csv
-    rows = list(csv.DictReader(open(run/'round2_adapted'/'metrics.csv')))
-    assert any(r_.get('train/domain_epoch') for r_ in rows), 'the adapted round trained no domain head'
-    assert not any(r_.get('train/domain_epoch') for r_ in csv.DictReader(open(run/'round2'/'metrics.csv')))
+    assert '| round2_adapted |' in md and 'target (domain 1)' in md and 'domain AUC' in md
+    report = yaml.safe_load((run/'report.json').read_text())
+    table = report['table']
+    names = ['round2', 'round2_adapted', 'round2_coral03', 'round2_disco3']
+    for n in ['round1'] + names: assert {'accuracy_domain0', 'accuracy_domain1', 'domain_auc'} <= set(table[n])
+    assert _metric_seen(run/'round2_adapted', 'train/domain_epoch'), 'the adapted round trained no domain head'
+    assert _metric_seen(run/'round2_coral03', 'train/coral_epoch') and _metric_seen(run/'round2_disco3', 'train/disco_epoch')
+    assert not _metric_seen(run/'round2', 'train/domain_epoch') and not _metric_seen(run/'round2', 'train/coral_epoch')
+    import torch
+    state = torch.load(run/'round1'/'checkpoints'/'last.ckpt', weights_only=True)['state_dict']
+    assert state['encoder.features.0.1.running_mean'].shape[0] == 2, 'round 1 has no per-domain statistics'
     dm = _known(yaml.safe_load((run/'round1.yaml').read_text())['data'])
+    known, tr_idx = dm.known_labels.numpy(), dm.splits['train'].numpy()
     dom = dm.source.domain[dm.splits['train']].numpy()
     f = np.load(run/'pseudo_labels_round2.npz')
     assert (f['label'][dom == 0] >= 0).all()  # the source keeps its labels; only the target is pseudo-labelled
     assert f['keep'][dom == 0].sum() == 0 and f['keep'][dom == 1].sum() > 0
+    # the label-free numbers and the pick, recomputed from the training embeddings with scikit-learn
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    clf = lambda: make_pipeline(StandardScaler(), LogisticRegression(C=10.0, max_iter=2000))
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    mine = {}
+    for n in names:
+        h = _rows(run/n/'embeddings'/'train.npz', tr_idx)[0]
+        auc = roc_auc_score(dom, cross_val_predict(clf(), h, dom, cv=cv, method='predict_proba')[:, 1])
+        lab = known >= 0
+        cv_acc = (cross_val_predict(clf(), h[lab], known[lab], cv=cv) == known[lab]).mean()
+        assert table[n]['domain_auc'] == pytest.approx(auc, abs=1e-9) and table[n]['known_cv'] == pytest.approx(cv_acc, abs=1e-9)
+        mine[n] = (cv_acc, auc)
+    best = max(a for a, _ in mine.values())
+    assert report['label_free_pick'] == min((n for n in names if mine[n][0] >= best - 0.01), key=lambda n: mine[n][1])
+
+def test_toyjets_shift_pipeline(tmp_path):
+    "Toy jets against detector-smeared jets: the physics-shaped shift runs end to end and scores each domain."
+    cfg, p = _short_configs(tmp_path, 'toyjets_shift_pipeline.yaml', 'toyjets_supcon.yaml', epochs=1, pseudo_threshold=0.0)
+    for r_ in ('round1', 'round2'): p[r_]['data.init_args']['n_per_class'] = 60
+    p['variants'] = {'mmd': p['variants']['mmd']}
+    (tmp_path/'toyjets_shift_pipeline.yaml').write_text(yaml.safe_dump(p))
+    r = sscl('pipeline', '--config', cfg, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = tmp_path/'run'
+    table = yaml.safe_load((run/'report.json').read_text())['table']
+    assert set(table) >= {'raw 1-NN', 'round1', 'round2', 'round2_adapted', 'round2_mmd'}
+    assert _metric_seen(run/'round2_mmd', 'train/mmd_epoch')
+    dm = _known(yaml.safe_load((run/'round1.yaml').read_text())['data'])
+    te = dm.splits['test'].numpy()
+    h_te, y_te = _rows(run/'round2_mmd'/'embeddings'/'test.npz', te)
+    h_tr = _rows(run/'round2_mmd'/'embeddings'/'train.npz', dm.splits['train'].numpy())[0]
+    pred = _logreg(h_tr, dm.known_labels.numpy()).predict(_unit(h_te))
+    d_te = dm.source.domain[te].numpy()
+    assert table['round2_mmd']['accuracy_domain1'] == pytest.approx((pred == y_te)[d_te == 1].mean(), abs=1e-12)
 
 def test_pipeline_config_errors(tmp_path):
     (tmp_path/'p.yaml').write_text('base: nothere.yaml\n')
