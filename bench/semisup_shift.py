@@ -4,7 +4,8 @@ Per seed (the seed sets the split, which half of the digits is the shifted targe
 pipelines run from `configs/digits_shift_pipeline.yaml`:
 - the pipeline itself: round 1 (SupCon on the labelled source, the target as -1, per-domain batch-norm statistics),
   target pseudo-labels, round 2, and copies of round 2 with each adaptation method; its label-free pick;
-- `shared BN`: round 1 with one set of batch-norm statistics for both domains (what sscl did before);
+- `source only`: round 1 trained on the source alone (it never sees a target image), one set of statistics;
+- `shared BN`: round 1 with the target as -1 but one set of batch-norm statistics for both domains;
 - `oracle`: round 1 trained and scored with the target's labels too: the ceiling for this network and recipe.
 Every other accuracy labels the test images from the source labels only (the config's `evaluate` vote).
 
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT/'configs'/'digits_shift_pipeline.yaml'
 # the two single-round comparisons: overrides of the pipeline config
 CASES = {
+    'source only': {'cycles': 0, 'round1': {'model.domain_bn': False, 'data.init_args.train_domains': [0]}},
     'shared BN': {'cycles': 0, 'round1': {'model.domain_bn': False}},
     'oracle': {'cycles': 0, 'labels': {'label_fraction': 1.0, 'labeled_domains': None}},
 }

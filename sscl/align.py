@@ -15,7 +15,7 @@ def coral_loss(hs:torch.Tensor, # [Ns, d] source embeddings (Ns >= 2)
               ) -> torch.Tensor:
     "Squared Frobenius distance between the domains' covariances over 4 d^2 (Deep CORAL)."
     if hs.dim() != 2 or ht.dim() != 2 or hs.shape[1] != ht.shape[1]:
-        raise ValueError(f'coral_loss needs [Ns, d] and [Nt, d] embeddings, got {tuple(hs.shape)} and {tuple(ht.shape)}')
+        raise ValueError(f'coral_loss needs [Ns, d] and [Nt, d] embeddings, got {tuple(hs.shape)}, {tuple(ht.shape)}')
     if len(hs) < 2 or len(ht) < 2: raise ValueError('coral_loss needs at least 2 samples of each domain')
     d = hs.shape[1]
     return ((torch.cov(hs.T) - torch.cov(ht.T)) ** 2).sum() / (4 * d * d)
@@ -28,7 +28,7 @@ def mmd_loss(hs:torch.Tensor, # [Ns, d] source embeddings
             ) -> torch.Tensor:
     "Biased squared MMD between the domains under a sum of Gaussian kernels."
     if hs.dim() != 2 or ht.dim() != 2 or hs.shape[1] != ht.shape[1]:
-        raise ValueError(f'mmd_loss needs [Ns, d] and [Nt, d] embeddings, got {tuple(hs.shape)} and {tuple(ht.shape)}')
+        raise ValueError(f'mmd_loss needs [Ns, d] and [Nt, d] embeddings, got {tuple(hs.shape)}, {tuple(ht.shape)}')
     if not len(hs) or not len(ht): raise ValueError('mmd_loss needs samples of both domains')
     x = torch.cat([hs, ht])  # [N, d]
     d2 = torch.cdist(x, x).pow(2)  # [N, N]

@@ -130,7 +130,9 @@ def domain_batch_norm(module:nn.Module, # a network, changed in place
         if isinstance(child, (nn.BatchNorm1d, nn.BatchNorm2d)):
             new = DomainBatchNorm(child.num_features, n_domains, child.eps, child.momentum or 0.1)
             with torch.no_grad():
-                if child.affine: new.weight.copy_(child.weight); new.bias.copy_(child.bias)
+                if child.affine:
+                    new.weight.copy_(child.weight)
+                    new.bias.copy_(child.bias)
                 if child.track_running_stats:
                     new.running_mean.copy_(child.running_mean.expand(n_domains, -1))
                     new.running_var.copy_(child.running_var.expand(n_domains, -1))

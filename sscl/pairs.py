@@ -185,6 +185,7 @@ class PairDataModule(L.LightningDataModule):
                  labels_per_class:int|None=None, # or: exactly this many labelled training samples per class
                  exclude_classes:list[int]=(), # classes held out of training and validation (still in test)
                  labeled_domains:list[int]|None=None, # only training samples of these domains keep labels (None: all)
+                 train_domains:list[int]|None=None, # train and validate on these domains only (None: all); test on all
                  pseudo_labels:str|None=None, # .npz of training labels from `sscl pipeline` (idx, label); mode 'labels'
                  val_fraction:float=0.1, # stratified share of the training data used for validation
                  test_fraction:float=0.2, # stratified share used for testing, when the source has no test split
@@ -203,6 +204,7 @@ class PairDataModule(L.LightningDataModule):
         self.n_views, self.mode = n_views, mode
         self.label_fraction, self.labels_per_class, self.seed = label_fraction, labels_per_class, seed
         self.exclude_classes, self.labeled_domains = list(exclude_classes), labeled_domains
+        self.train_domains = None if train_domains is None else list(train_domains)
         self.pseudo_labels, self.val_fraction, self.test_fraction = pseudo_labels, val_fraction, test_fraction
         self.predict_split, self.splits = predict_split, None
         self._train_tf, self._eval_tf, self.batch_transform = train_transform, eval_transform, batch_transform
@@ -255,6 +257,12 @@ def setup(self:PairDataModule, stage:str|None=None):
         raise ValueError(f'exclude_classes {unknown} are not in the data; its classes are {sorted(set(s.y.tolist()))}')
     keep = lambda idx: idx[~torch.isin(s.y[idx], torch.tensor(self.exclude_classes, dtype=torch.long))]
     train_idx, val_idx = keep(train_idx), keep(val_idx)
+    if self.train_domains is not None:
+        in_dom = lambda idx: idx[torch.isin(s.domain[idx], torch.tensor(self.train_domains, dtype=torch.long))]
+        train_idx, val_idx = in_dom(train_idx), in_dom(val_idx)
+        if not len(train_idx):
+            raise ValueError(f'train_domains {self.train_domains}: no training sample is in them '
+                             f'(domains present: {sorted(set(s.domain.tolist()))})')
     test_idx = torch.arange(len(test_s)) if test_idx is None else test_idx
     for name, smp, idx in (('training', s, train_idx), ('test', test_s, test_idx)): check_finite(smp, idx, name)
     self.source, self.test_source = s, test_s
