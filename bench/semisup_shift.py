@@ -108,7 +108,7 @@ def main():
     for s, r in zip(a.seeds, res):
         best = max(raw, key=lambda k: r['rows'][k]['accuracy_domain1'])
         p = r['rows']['label-free pick']
-        cands = {k: v['accuracy_domain1'] for k, v in r['rows'].items() if 'domain_auc' in v and k != 'round1'}
+        cands = {k: v['accuracy_domain1'] for k, v in r['rows'].items() if 'domain_auc' in v and k not in ('round1', 'label-free pick')}
         top = max(cands, key=cands.get)
         print(f'  seed {s}: {p["accuracy_domain1"]:.3f} ({r["pick"]}) vs {best} {r["rows"][best]["accuracy_domain1"]:.3f}'
               f'; best candidate {top} {cands[top]:.3f} (the pick gives up {cands[top] - p["accuracy_domain1"]:.3f})'
