@@ -92,7 +92,7 @@ def main():
     CONFIG = Path(a.config).resolve()
     out, t0 = Path(a.out), time.time()
     with ThreadPoolExecutor(a.jobs) as ex: res = list(ex.map(lambda s: run_seed(s, out), a.seeds))
-    print(f'\nshifted digits, test accuracy from the source labels only (the oracle: with the target labels too); '
+    print(f'\n{CONFIG.stem}, test accuracy from the source labels only (the oracle: with the target labels too); '
           f'mean ± sd over seeds {a.seeds} ({time.time() - t0:.0f} s)\n')
     print('| step | source | target | both, k-means vote | domain AUC |')
     print('|---|---|---|---|---|')
