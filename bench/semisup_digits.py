@@ -58,7 +58,8 @@ def run_seed(seed:int, a) -> dict:
         for k, v in rep['table'].items():
             if 'also_accuracy' in v: res[frac][f'{k} (spreading, transductive)'] = v['also_accuracy']
             if 'draws' in v: res[frac].update({f'{k} draws {q}': v['draws'][q] for q in ('mean', 'p5', 'below_0.85')})
-        res[frac]['final'] = res[frac][max(k for k in res[frac] if k.startswith('round'))]
+        last = max((k for k in rep['table'] if k[5:].isdigit() and k.startswith('round')), key=lambda k: int(k[5:]))
+        res[frac]['final'] = res[frac][last]  # the last round's accuracy (not one of its draws' summaries)
         res[frac]['pseudo-label accuracy (last)'] = list(rep['pseudo_labels'].values())[-1]['accuracy_kept']
         res[frac]['raw LabelSpreading a=0.8'] = tuned_spreading(cfg)
     return res
