@@ -130,7 +130,7 @@ CASES = [
     ('pipeline: no base', lambda d: ['pipeline', '--config', str(yaml_file(d, 'p0.yaml', {'dir': str(d/'p')}))], '`base`'),
     ('pipeline: base missing', lambda d: ['pipeline', '--config', str(pipe(d, base='nobase.yaml'))], 'nobase.yaml does not exist'),
     ('pipeline: round2.init bad', lambda d: ['pipeline', '--config', str(pipe(d, round2={'init': 'round0'}))], 'round2.init'),
-    ('pipeline: cycles 0', lambda d: ['pipeline', '--config', str(pipe(d, cycles=0))], 'cycles must be'),
+    ('pipeline: cycles -1', lambda d: ['pipeline', '--config', str(pipe(d, cycles=-1))], 'cycles must be a whole number >= 0'),
     ('pipeline: overwrite and resume', lambda d: ['pipeline', '--config', str(pipe(d)), '--overwrite', '--resume'], 'not both'),
     ('pipeline: dir with an unset variable', lambda d: ['pipeline', '--config', str(pipe(d, dir='$SSCL_UNSET_X/p'))], 'SSCL_UNSET_X'),
     ('pipeline: typo in a round', lambda d: ['pipeline', '--config', str(pipe(d, round1={'model.temprature': 1}))], 'round1 of the pipeline does not parse'),
