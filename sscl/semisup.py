@@ -203,12 +203,12 @@ def source_cv_accuracy(h:np.ndarray, # [N, d] embedding
                        folds:int=5, # cross-validation folds
                        seed:int=0, # of the folds
                       ) -> float:
-    "Cross-validated accuracy of a logistic regression on the labelled rows of `h`."
+    "Cross-validated accuracy of a logistic regression on the labelled rows of `h`; NaN with one label in a class."
     known = np.asarray(known)
     lab = known >= 0
     _, counts = np.unique(known[lab], return_counts=True)
-    if len(counts) < 2 or counts.min() < 2:
-        raise ValueError('source_cv_accuracy needs at least two known labels in each of at least two classes')
+    if len(counts) < 2: raise ValueError('source_cv_accuracy needs known labels of at least two classes')
+    if counts.min() < 2: return float('nan')  # a class with one label cannot be held out and predicted
     folds = min(folds, int(counts.min()))  # every fold holds every class
     pred = _cv_scores(np.asarray(h)[lab], known[lab], folds, seed, 'predict')
     return float((pred == known[lab]).mean())
@@ -217,8 +217,9 @@ def source_cv_accuracy(h:np.ndarray, # [N, d] embedding
 def select_label_free(scores:dict, # candidate -> {'source_cv': ..., 'domain_auc': ...}
                       tol:float=0.01, # source accuracy a candidate may give up against the best
                      ) -> str:
-    "The candidate with the lowest domain AUC among those within `tol` of the best source CV accuracy."
+    "The candidate with the lowest domain AUC among those within `tol` of the best source CV accuracy (NaN: not known)."
     if not scores: raise ValueError('select_label_free needs at least one candidate')
-    best = max(s['source_cv'] for s in scores.values())
-    ok = [n for n, s in scores.items() if s['source_cv'] >= best - tol]
+    known = [s['source_cv'] for s in scores.values() if not np.isnan(s['source_cv'])]
+    best = max(known, default=np.nan)
+    ok = [n for n, s in scores.items() if np.isnan(s['source_cv']) or not s['source_cv'] < best - tol]
     return min(ok, key=lambda n: scores[n]['domain_auc'])
