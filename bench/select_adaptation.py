@@ -13,6 +13,7 @@ Each rule picks one candidate per seed; its regret is the best candidate's targe
 import argparse, json
 from pathlib import Path
 import numpy as np
+from sscl.semisup import select_label_free
 
 def seed_scores(main:Path) -> dict:
     "candidate -> {target, source_cv, domain_auc, agreement} for one seed's pipeline directory."
@@ -33,9 +34,7 @@ def seed_scores(main:Path) -> dict:
 
 RULES = {
     'no adaptation (round 2)': lambda s: 'round2',
-    'lowest domain AUC within 0.01 of the best source CV (the pipeline)':
-        lambda s: min((n for n in s if s[n]['source_cv'] >= max(v['source_cv'] for v in s.values()) - 0.01),
-                      key=lambda n: s[n]['domain_auc']),
+    'lowest domain AUC within 0.01 of the best source CV (the pipeline)': lambda s: select_label_free(s, 0.01),
     'highest vote agreement on the target': lambda s: max(s, key=lambda n: s[n]['agreement']),
 }
 
