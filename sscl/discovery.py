@@ -8,16 +8,17 @@ import math, warnings
 from dataclasses import dataclass, field
 import numpy as np
 import torch
-from scipy import stats
+from scipy import stats, special
 from fastcore.basics import patch
 from .plots import plot_sweep
 from .io import read_yaml, write_text, save_figure, read_mark, mark_dir, MARK
 
 # %% auto #0
-__all__ = ['DISCOVER_DEFAULTS', 'as_tensor', 'sq_dist', 'gaussian_kernel', 'fit_klr', 'distance_percentiles', 'NPLM', 'draw_toy',
-           'empirical_p', 'z_score', 'chi2_dof', 'combine', 'Significance', 'significance', 'calibrate', 'Mahalanobis',
-           'injection_sweep', 'check_discover_values', 'read_discover_config', 'discover', 'discover_parser',
-           'discover_main']
+__all__ = ['NULL_FAMILIES', 'COMBINATIONS', 'DISCOVER_DEFAULTS', 'as_tensor', 'sq_dist', 'gaussian_kernel', 'fit_klr',
+           'distance_percentiles', 'NPLM', 'draw_toy', 'empirical_p', 'z_score', 'z_from_logp', 'inv_digamma',
+           'NullFit', 'fit_null', 'combined_score', 'effective_tests', 'Significance', 'Calibration', 'significance',
+           'calibrate', 'Mahalanobis', 'null_family', 'injection_sweep', 'check_discover_values',
+           'read_discover_config', 'discover', 'discover_parser', 'discover_main']
 
 # %% ../nbs/08_discovery.ipynb #e946daed
 def as_tensor(x, name:str) -> torch.Tensor:
@@ -176,7 +177,7 @@ def draw_toy(pool:torch.Tensor, n_ref:int, n_data:float, rng:np.random.Generator
     if n_sig: data = torch.cat([data, signal[torch.from_numpy(rng.permutation(len(signal))[:n_sig])]])
     return pool[idx[:n_ref]], data
 
-# %% ../nbs/08_discovery.ipynb #f3a1d8a7
+# %% ../nbs/08_discovery.ipynb #a9325f82
 def empirical_p(t, null) -> np.ndarray:
     "(k + 1) / (n + 1), k = number of null values >= t (vectorised over t)."
     null = np.sort(np.asarray(null))
@@ -188,56 +189,207 @@ def z_score(p) -> np.ndarray:
     "One-sided significance Z of p-values: the standard normal quantile of 1 - p."
     return stats.norm.isf(np.clip(p, 1e-300, 1 - 1e-12))  # finite at p = 1
 
-def chi2_dof(null) -> float:
-    "Degrees of freedom of a chi-square fitted by maximum likelihood to the (positive part of the) null."
-    v = np.asarray(null)
-    v = v[v > 0]
-    return float(stats.chi2.fit(v, floc=0, fscale=1)[0])
+def z_from_logp(logp) -> np.ndarray:
+    "One-sided Z of log p-values, exact where p itself would underflow."
+    return -special.ndtri_exp(np.minimum(np.asarray(logp, float), -1e-300))
 
-# %% ../nbs/08_discovery.ipynb #3ec0b5bc
-def _null_p(null):
-    "Per-width leave-one-out p-values of each null toy, [n_toys, n_widths]."
-    n = len(null)
-    out = np.empty_like(null, dtype=float)
-    for j in range(null.shape[1]):
-        r = stats.rankdata(-null[:, j], method='max')  # number of toys >= this one, itself included
-        out[:, j] = r / (n + 1)  # (k_others + 1) / (n + 1)
-    return out
+# %% ../nbs/08_discovery.ipynb #91ab58ec
+def inv_digamma(y, iters:int=6) -> np.ndarray:
+    "x with digamma(x) = y, by Newton's method from Minka's starting point (elementwise)."
+    y = np.asarray(y, float)
+    x = np.where(y >= -2.22, np.exp(y) + 0.5, -1 / np.minimum(y + 0.5772156649015329, -1e-3))
+    for _ in range(iters): x = x - (special.digamma(x) - y) / special.polygamma(1, x)
+    return x
 
-def combine(p:np.ndarray, how:str='mean') -> np.ndarray:
-    "Combined statistic of per-width p-values [..., n_widths] (small = significant)."
-    if how == 'mean': return p.mean(-1)
-    if how == 'min': return p.min(-1)
-    raise ValueError(f"how must be 'mean' or 'min', not {how!r}")
+# %% ../nbs/08_discovery.ipynb #ea95d182
+NULL_FAMILIES = ('chi2', 'gamma', 'normal', 'gumbel')
 
-# %% ../nbs/08_discovery.ipynb #d29aeeae
+def _fit_params(v:np.ndarray, family:str) -> tuple:
+    "Maximum-likelihood parameters of `family` for the values v (positive values for chi2 and gamma)."
+    if family == 'chi2': return (float(2 * inv_digamma(np.log(v / 2).mean())),)
+    if family == 'gamma':
+        s = math.log(v.mean()) - np.log(v).mean()
+        a = (3 - s + math.sqrt((s - 3) ** 2 + 24 * s)) / (12 * s)  # Minka's start, then Newton
+        for _ in range(6): a -= (math.log(a) - special.digamma(a) - s) / (1 / a - special.polygamma(1, a))
+        return (float(a), float(v.mean() / a))
+    if family == 'normal': return (float(v.mean()), float(v.std()))
+    return tuple(float(p) for p in stats.gumbel_r.fit(v))
+
+# %% ../nbs/08_discovery.ipynb #4fb0c8d5
+def _gamma_logsf(a:float, x) -> np.ndarray:
+    "log Q(a, x), the regularised upper incomplete gamma, by its asymptotic form where Q underflows."
+    x = np.asarray(x, float)
+    with np.errstate(divide='ignore'): lq = np.log(special.gammaincc(a, x))
+    far = (a - 1) * np.log(x) - x - special.gammaln(a) + np.log1p((a - 1) / x)  # x >> a
+    return np.where(lq > -700, lq, far)
+
+# %% ../nbs/08_discovery.ipynb #e2d52485
+@dataclass
+class NullFit:
+    "A distribution fitted to one statistic's null toys: log p-values for any t, and how well it fits."
+    family: str
+    params: tuple
+    zero_share: float  # chi2 and gamma: the share of null toys at t <= 0, where the family is not used
+    ks: float = 0.0  # Kolmogorov-Smirnov distance between the fit and the null toys
+    ks_p: float = 1.0  # its p-value (optimistic: the parameters were fitted on the same toys)
+
+    def logsf(self, t) -> np.ndarray:
+        "log P(T >= t) under the fit, finite far beyond where a p-value underflows."
+        t = np.asarray(t, float)
+        if self.family in ('chi2', 'gamma'):
+            a, x = (self.params[0] / 2, t / 2) if self.family == 'chi2' else (self.params[0], t / self.params[1])
+            lp = np.log1p(-self.zero_share) + _gamma_logsf(a, np.maximum(x, 1e-300))
+            return np.where(t > 0, lp, 0.0)
+        return (stats.norm if self.family == 'normal' else stats.gumbel_r)(*self.params).logsf(t)
+
+    def sf(self, t) -> np.ndarray: return np.exp(self.logsf(t))
+
+# %% ../nbs/08_discovery.ipynb #97bbf3b2
+def fit_null(values, # null toys of one statistic
+             family:str='chi2', # one of NULL_FAMILIES
+            ) -> NullFit:
+    "Fit `family` to null toys by maximum likelihood, with the KS distance of the fit."
+    v = np.asarray(values, float)
+    if family not in NULL_FAMILIES: raise ValueError(f'family must be one of {NULL_FAMILIES}, not {family!r}')
+    pos = v[v > 0] if family in ('chi2', 'gamma') else v
+    if len(pos) < 5: raise ValueError(f'{len(pos)} usable null toys for a {family} fit: at least 5 are needed')
+    if np.ptp(pos) == 0: raise ValueError(f'the null toys are all equal ({pos[0]}): no {family} fits them')
+    fit = NullFit(family, _fit_params(pos, family), 1 - len(pos) / len(v))
+    u = np.sort(1 - fit.sf(v))  # the toys' probability integral transform, uniform if the fit is right
+    n = len(v)
+    fit.ks = float(max((np.arange(1, n + 1) / n - u).max(), (u - np.arange(n) / n).max()))
+    fit.ks_p = float(stats.kstwo.sf(fit.ks, n))
+    return fit
+
+# %% ../nbs/08_discovery.ipynb #2c98d356
+COMBINATIONS = ('min', 'fisher')
+
+def combined_score(logp:np.ndarray, # [..., n_widths] log p-values
+                   how:str='min') -> np.ndarray:
+    "The combination of per-width log p-values, larger = more significant: -log min p, or Fisher's -2 sum log p."
+    if how == 'min': return -logp.min(-1)
+    if how == 'fisher': return -2 * logp.sum(-1)
+    raise ValueError(f'how must be one of {COMBINATIONS}, not {how!r}')
+
+# %% ../nbs/08_discovery.ipynb #796f1d76
+def effective_tests(min_p:np.ndarray, # [n_toys] smallest per-width p-value of each null toy
+                    tail:float=0.1, # fit to this share of the toys, those with the smallest min p
+                   ) -> float:
+    "k of P(min p <= x) = 1 - (1 - x)^k by maximum likelihood on the toys' tail, the others censored."
+    u = np.sort(np.clip(np.asarray(min_p, float), 0, 1 - 1e-16))
+    m = max(1, int(round(tail * len(u))))
+    return float(m / -(np.log1p(-u[:m]).sum() + (len(u) - m) * np.log1p(-u[m - 1])))
+
+def _log_min_p_tail(s, k:float) -> np.ndarray:
+    "log P(min p <= e^-s) for k effective independent widths, stable for tiny p."
+    lp = -np.asarray(s, float)
+    with np.errstate(divide='ignore'): exact = np.log(-np.expm1(k * np.log1p(-np.exp(lp))))
+    return np.where(lp > -30, exact, np.log(k) + lp)
+
+# %% ../nbs/08_discovery.ipynb #2f67fc48
 @dataclass
 class Significance:
-    "A calibrated result: empirical p and Z, the chi-square extrapolation, and which of the two is reported."
-    t: np.ndarray
-    p: float
-    z: float
-    p_chi2: float
-    z_chi2: float
-    used: str
-    def __repr__(self):
-        return f'Z = {self.z:.2f} ({self.used}; empirical {z_score(self.p).item():.2f}, chi2 {self.z_chi2:.2f})'
+    "A calibrated result: the reported Z and which estimate gave it, both estimates and a band."
+    t: np.ndarray  # the statistic of each width
+    z: float  # the reported significance
+    used: str  # 'empirical' (enough null toys as extreme) or 'extrapolated' (the fitted null's tail)
+    z_emp: float  # from the rank among the null toys, (k + 1) / (n + 1)
+    z_ext: float  # from the fitted null distributions and their fitted combination
+    n_toys: int  # null toys
+    n_beyond: int  # null toys at least as extreme as t
+    z_lo: float = float('nan')  # 5% edge of the reported Z's band
+    z_hi: float = float('nan')  # 95% edge
+    logp_ext: float = 0.0  # log of the extrapolated p (exact where p underflows)
 
-def significance(t, null:np.ndarray, how:str='mean') -> Significance:
+    @property
+    def p(self) -> float:
+        "The reported p-value (0.0 where it underflows; Z stays exact)."
+        return float(stats.norm.sf(self.z))
+
+    def __repr__(self):
+        band = f' [{self.z_lo:.2f}, {self.z_hi:.2f}]' if np.isfinite(self.z_lo) else ''
+        return (f'Z = {self.z:.2f}{band} ({self.used}; empirical {self.z_emp:.2f} with {self.n_beyond} of'
+                f' {self.n_toys} toys as extreme, extrapolated {self.z_ext:.2f})')
+
+# %% ../nbs/08_discovery.ipynb #055d4711
+class Calibration:
+    "The null of a test with one statistic per width: a fit per width, their combination and its tail."
+    def __init__(self, null, # [n_toys, n_widths] statistics of null toys
+                 family:str='chi2', # distribution fitted to each width's null (NULL_FAMILIES)
+                 how:str='min', # combination over widths: 'min' p-value or 'fisher'
+                 min_tail:int=10, # fewer null toys than this as extreme: report the extrapolation
+                 n_boot:int=0, # bootstrap resamples of the null toys for the extrapolation's band
+                 seed:int=0):
+        null = np.asarray(null, float)
+        self.null = null.reshape(len(null), -1)
+        if how not in COMBINATIONS: raise ValueError(f'how must be one of {COMBINATIONS}, not {how!r}')
+        if not isinstance(min_tail, int) or min_tail < 1: raise ValueError(f'min_tail must be >= 1, not {min_tail}')
+        self.family, self.how, self.min_tail = family, how, min_tail
+        self.fits, self.tail = self._fit(self.null)
+        self.s_null = np.sort(self._scores(self.null, self.fits))
+        rng = np.random.default_rng(seed)
+        self.boot = [self._fit(self.null[rng.integers(0, len(self.null), len(self.null))]) for _ in range(n_boot)]
+
+    @property
+    def n_widths(self) -> int: return self.null.shape[1]
+
+# %% ../nbs/08_discovery.ipynb #c44f3dc3
+@patch
+def _scores(self:Calibration, t, fits):
+    "Combined score of statistics t [..., n_widths] under per-width fits."
+    return combined_score(np.stack([f.logsf(t[..., j]) for j, f in enumerate(fits)], -1), self.how)
+
+@patch
+def _fit(self:Calibration, null):
+    "(per-width fits, tail model of the combination) from null toys [n, n_widths]."
+    fits = [fit_null(null[:, j], self.family) for j in range(null.shape[1])]
+    if len(fits) == 1: return fits, None
+    s = self._scores(null, fits)
+    if self.how == 'min': return fits, float(np.clip(effective_tests(np.exp(-s)), 1, len(fits)))
+    return fits, fit_null(s, 'gamma')
+
+@patch
+def _logp_ext(self:Calibration, t, fits, tail):
+    "log of the extrapolated p of statistics t under one fit."
+    if tail is None: return fits[0].logsf(t[..., 0])
+    s = self._scores(t, fits)
+    return _log_min_p_tail(s, tail) if self.how == 'min' else tail.logsf(s)
+
+# %% ../nbs/08_discovery.ipynb #49fd6f82
+@patch
+def __call__(self:Calibration, t) -> Significance:
+    "Significance of the statistics t [n_widths] of one observation."
+    t = np.atleast_1d(np.asarray(t, float))
+    if t.shape != (self.n_widths,): raise ValueError(f'{t.size} statistics but the null has {self.n_widths} per toy')
+    n = len(self.s_null)
+    k = int(n - np.searchsorted(self.s_null, self._scores(t, self.fits), side='left'))
+    z_emp = float(z_score((k + 1) / (n + 1)))
+    logp = float(self._logp_ext(t, self.fits, self.tail))
+    z_ext = float(z_from_logp(logp))
+    if k >= self.min_tail:
+        lo, hi = z_score(stats.beta.ppf([0.95, 0.05], k + 1, n - k + 1))
+        return Significance(t, z_emp, 'empirical', z_emp, z_ext, n, k, float(lo), float(hi), logp)
+    zb = [float(z_from_logp(self._logp_ext(t, f, tail))) for f, tail in self.boot]
+    lo, hi = np.quantile(zb, [0.05, 0.95]) if zb else (np.nan, np.nan)
+    if self.how == 'min' and self.tail is not None:  # Bonferroni bounds the combination's p
+        lo = min(lo, float(z_from_logp(_log_min_p_tail(self._scores(t, self.fits), self.n_widths))))
+    return Significance(t, z_ext, 'extrapolated', z_emp, z_ext, n, k, float(lo), float(hi), logp)
+
+# %% ../nbs/08_discovery.ipynb #713fb5c2
+@patch
+def summary(self:Calibration) -> dict:
+    "The fitted null as plain data: family, parameters and KS per width, the combination's tail model."
+    tail = self.tail
+    if tail is not None and not isinstance(tail, float): tail = dict(params=list(tail.params), ks=tail.ks)
+    widths = [dict(params=list(f.params), zero_share=f.zero_share, ks=f.ks, ks_p=f.ks_p) for f in self.fits]
+    return dict(n_toys=len(self.null), family=self.family, how=self.how, min_tail=self.min_tail,
+                effective_widths=tail if self.how == 'min' else None, widths=widths,
+                fisher_gamma=tail if self.how == 'fisher' else None)
+
+# %% ../nbs/08_discovery.ipynb #14f404ee
+def significance(t, null:np.ndarray, how:str='min', family:str='chi2', n_boot:int=0) -> Significance:
     "Calibrate the statistics `t` [n_widths] on null toys [n_toys, n_widths]."
-    t, null = np.atleast_1d(np.asarray(t, float)), np.asarray(null, float).reshape(len(null), -1)
-    if t.shape[0] != null.shape[1]:
-        raise ValueError(f'{t.shape[0]} statistics but the null has {null.shape[1]} per toy')
-    pw = np.array([empirical_p(t[j], null[:, j])[0] for j in range(len(t))])
-    c_obs, c_null = combine(pw, how), combine(_null_p(null), how)
-    p = (1 + np.sum(c_null <= c_obs)) / (len(null) + 1) if len(t) > 1 else pw[0]
-    # Bonferroni over widths
-    p_chi2 = min(1.0, len(t) * min(stats.chi2.sf(t[j], chi2_dof(null[:, j])) for j in range(len(t))))
-    beyond = bool(p <= 1 / (len(null) + 1))  # at the floor: no null toy is as extreme, the empirical p is only a bound
-    z, zc = float(z_score(p)), float(z_score(p_chi2))
-    return Significance(
-        t, float(p), max(z, zc) if beyond else z, float(p_chi2), zc, 'chi2 extrapolation' if beyond else 'empirical'
-    )
+    return Calibration(null, family, how, n_boot=n_boot)(t)
 
 # %% ../nbs/08_discovery.ipynb #634eb620
 def calibrate(test, # callable (reference, data, n_expected) -> statistics per width
@@ -269,6 +421,7 @@ class Mahalanobis:
         cov = cov + ridge * cov.diagonal().mean() * eye  # constant input dimensions (dead pixels) stay invertible
         self.prec = eye / cov.diagonal().mean() if isotropic else torch.linalg.inv(cov)
         self.aggregate = aggregate
+        self.null_family = 'normal' if aggregate == 'sum' else 'gumbel'  # a sum of many scores; a maximum
 
     def score(self, x) -> torch.Tensor:
         "Squared Mahalanobis distance of each sample to its nearest class mean."
@@ -276,9 +429,15 @@ class Mahalanobis:
         return torch.einsum('nkd,de,nke->nk', d, self.prec, d).min(1).values
 
     def statistic(self, reference, data, n_expected=None, seed=0) -> np.ndarray:
+        "The summed excess score of `data` over the reference's mean score (or its largest score), [1]."
         ref, dat = _check_pair(reference, data)
         s = self.score(dat)
         return np.array([float((s - self.score(ref).mean()).sum()) if self.aggregate == 'sum' else float(s.max())])
+
+# %% ../nbs/08_discovery.ipynb #4da93b9e
+def null_family(test) -> str:
+    "The null family a test declares (`null_family` on it or on the object of a bound method), else 'chi2'."
+    return getattr(test, 'null_family', None) or getattr(getattr(test, '__self__', None), 'null_family', None) or 'chi2'
 
 # %% ../nbs/08_discovery.ipynb #f3f9fb12
 def injection_sweep(
@@ -290,11 +449,11 @@ def injection_sweep(
     n_data: float,
     n_toys: int = 100,
     n_null: int = 300,
-    how: str = 'mean',
+    how: str = 'min',
     seed: int = 0,
     progress: bool = True,
 ) -> dict:
-    "{test: {'fraction', 'median', 'lo', 'hi', 'z' [n_fractions, n_toys]}}."
+    "{test: {'fraction', 'median', 'lo', 'hi', 'z' [n_fractions, n_toys], 'null' [n_null, n_widths]}}."
     from tqdm.auto import tqdm
     pool, signal = as_tensor(pool, 'pool'), as_tensor(signal, 'signal')
     if pool.shape[1] != signal.shape[1]:
@@ -303,13 +462,14 @@ def injection_sweep(
     if len(signal) < need:
         raise ValueError(f'the signal pool has {len(signal)} samples; the largest fraction needs about {need:.0f}')
     null = {k: calibrate(f, pool, n_ref, n_data, n_null, seed, progress) for k, f in tests.items()}
+    cal = {k: Calibration(v, null_family(tests[k]), how) for k, v in null.items()}
     rng = np.random.default_rng(seed + 1)
     z = {k: np.zeros((len(fractions), n_toys)) for k in tests}
     for i, fr in enumerate(tqdm(fractions, desc='fractions', disable=not progress, leave=False)):
         for j in range(n_toys):
             ref, dat = draw_toy(pool, n_ref, n_data, rng, signal, fr)
             for k, f in tests.items():
-                z[k][i, j] = significance(f(ref, dat, n_expected=n_data), null[k], how).z
+                z[k][i, j] = cal[k](f(ref, dat, n_expected=n_data)).z
     return {
         k: {
             'fraction': np.array(fractions),
@@ -317,6 +477,7 @@ def injection_sweep(
             'median': np.median(v, 1),
             'lo': np.quantile(v, 0.16, 1),
             'hi': np.quantile(v, 0.84, 1),
+            'null': null[k],
         }
         for k, v in z.items()
     }
