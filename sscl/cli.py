@@ -440,17 +440,20 @@ def after_fit(self:SSCLCli):
 
 # %% ../nbs/05_cli.ipynb #3264ef10
 def report_run(run:Path, k:int=20, classes=None) -> dict:
-    "kNN accuracy of embeddings/test.npz against embeddings/train.npz, final plots; written to results.json."
+    "kNN accuracy of embeddings/test.npz (trained classes) against embeddings/train.npz, plots; results.json."
     import matplotlib.pyplot as plt
     tr, te = np.load(run/'embeddings'/'train.npz'), np.load(run/'embeddings'/'test.npz')
-    acc = knn_accuracy(
-        torch.from_numpy(te['h']), torch.from_numpy(te['y']), k, torch.from_numpy(tr['h']), torch.from_numpy(tr['y'])
-    )
+    known = np.isin(te['y'], tr['y'])  # classes held out of training cannot be voted for: scored apart
+    held_out = sorted(set(te['y'][~known].tolist()))
+    acc = knn_accuracy(torch.from_numpy(te['h'][known]), torch.from_numpy(te['y'][known]), k,
+                       torch.from_numpy(tr['h']), torch.from_numpy(tr['y']))
     res = {
         'test_knn_accuracy': acc,
         'knn_k': k,
         'n_train': len(tr['y']),
-        'n_test': len(te['y']),
+        'n_test': int(known.sum()),
+        'held_out_classes': held_out,
+        'n_test_held_out': int((~known).sum()),
         'embed_dim': int(te['h'].shape[1]),
     }
     write_text(run/'results.json', json.dumps(res, indent=1))
@@ -460,8 +463,9 @@ def report_run(run:Path, k:int=20, classes=None) -> dict:
     plt.close(fig)
     if (run/'metrics.csv').exists(): loss_curves(run/'metrics.csv', run/'plots'/'loss.png')
     print(
-        f'sscl: test kNN accuracy {acc:.3f} (k={k}, {len(te["y"])} test samples, neighbours from {len(tr["y"])}'
-        f' training samples); run directory {run}'
+        f'sscl: test kNN accuracy {acc:.3f} (k={k}, {known.sum()} test samples of the trained classes, neighbours'
+        f' from {len(tr["y"])} training samples'
+        + (f'; {(~known).sum()} of held-out classes {held_out} not scored' if held_out else '') + f'); run directory {run}'
     )
     return res
 

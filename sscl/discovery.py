@@ -177,7 +177,7 @@ def draw_toy(pool:torch.Tensor, n_ref:int, n_data:float, rng:np.random.Generator
     if n_sig: data = torch.cat([data, signal[torch.from_numpy(rng.permutation(len(signal))[:n_sig])]])
     return pool[idx[:n_ref]], data
 
-# %% ../nbs/08_discovery.ipynb #a9325f82
+# %% ../nbs/08_discovery.ipynb #a6f2ea43
 def empirical_p(t, null) -> np.ndarray:
     "(k + 1) / (n + 1), k = number of null values >= t (vectorised over t)."
     null = np.sort(np.asarray(null))
@@ -193,7 +193,7 @@ def z_from_logp(logp) -> np.ndarray:
     "One-sided Z of log p-values, exact where p itself would underflow."
     return -special.ndtri_exp(np.minimum(np.asarray(logp, float), -1e-300))
 
-# %% ../nbs/08_discovery.ipynb #91ab58ec
+# %% ../nbs/08_discovery.ipynb #6bfc201c
 def inv_digamma(y, iters:int=6) -> np.ndarray:
     "x with digamma(x) = y, by Newton's method from Minka's starting point (elementwise)."
     y = np.asarray(y, float)
@@ -201,7 +201,7 @@ def inv_digamma(y, iters:int=6) -> np.ndarray:
     for _ in range(iters): x = x - (special.digamma(x) - y) / special.polygamma(1, x)
     return x
 
-# %% ../nbs/08_discovery.ipynb #ea95d182
+# %% ../nbs/08_discovery.ipynb #686ad276
 NULL_FAMILIES = ('chi2', 'gamma', 'normal', 'gumbel')
 
 def _fit_params(v:np.ndarray, family:str) -> tuple:
@@ -215,7 +215,7 @@ def _fit_params(v:np.ndarray, family:str) -> tuple:
     if family == 'normal': return (float(v.mean()), float(v.std()))
     return tuple(float(p) for p in stats.gumbel_r.fit(v))
 
-# %% ../nbs/08_discovery.ipynb #4fb0c8d5
+# %% ../nbs/08_discovery.ipynb #6eb607cc
 def _gamma_logsf(a:float, x) -> np.ndarray:
     "log Q(a, x), the regularised upper incomplete gamma, by its asymptotic form where Q underflows."
     x = np.asarray(x, float)
@@ -223,7 +223,7 @@ def _gamma_logsf(a:float, x) -> np.ndarray:
     far = (a - 1) * np.log(x) - x - special.gammaln(a) + np.log1p((a - 1) / x)  # x >> a
     return np.where(lq > -700, lq, far)
 
-# %% ../nbs/08_discovery.ipynb #e2d52485
+# %% ../nbs/08_discovery.ipynb #81b96058
 @dataclass
 class NullFit:
     "A distribution fitted to one statistic's null toys: log p-values for any t, and how well it fits."
@@ -244,7 +244,7 @@ class NullFit:
 
     def sf(self, t) -> np.ndarray: return np.exp(self.logsf(t))
 
-# %% ../nbs/08_discovery.ipynb #97bbf3b2
+# %% ../nbs/08_discovery.ipynb #ded2d72c
 def fit_null(values, # null toys of one statistic
              family:str='chi2', # one of NULL_FAMILIES
             ) -> NullFit:
@@ -261,7 +261,7 @@ def fit_null(values, # null toys of one statistic
     fit.ks_p = float(stats.kstwo.sf(fit.ks, n))
     return fit
 
-# %% ../nbs/08_discovery.ipynb #2c98d356
+# %% ../nbs/08_discovery.ipynb #ec41be2e
 COMBINATIONS = ('min', 'fisher')
 
 def combined_score(logp:np.ndarray, # [..., n_widths] log p-values
@@ -271,7 +271,7 @@ def combined_score(logp:np.ndarray, # [..., n_widths] log p-values
     if how == 'fisher': return -2 * logp.sum(-1)
     raise ValueError(f'how must be one of {COMBINATIONS}, not {how!r}')
 
-# %% ../nbs/08_discovery.ipynb #796f1d76
+# %% ../nbs/08_discovery.ipynb #054e6545
 def effective_tests(min_p:np.ndarray, # [n_toys] smallest per-width p-value of each null toy
                     tail:float=0.1, # fit to this share of the toys, those with the smallest min p
                    ) -> float:
@@ -286,7 +286,7 @@ def _log_min_p_tail(s, k:float) -> np.ndarray:
     with np.errstate(divide='ignore'): exact = np.log(-np.expm1(k * np.log1p(-np.exp(lp))))
     return np.where(lp > -30, exact, np.log(k) + lp)
 
-# %% ../nbs/08_discovery.ipynb #2f67fc48
+# %% ../nbs/08_discovery.ipynb #81d2224a
 @dataclass
 class Significance:
     "A calibrated result: the reported Z and which estimate gave it, both estimates and a band."
@@ -311,7 +311,7 @@ class Significance:
         return (f'Z = {self.z:.2f}{band} ({self.used}; empirical {self.z_emp:.2f} with {self.n_beyond} of'
                 f' {self.n_toys} toys as extreme, extrapolated {self.z_ext:.2f})')
 
-# %% ../nbs/08_discovery.ipynb #055d4711
+# %% ../nbs/08_discovery.ipynb #3f31ecd4
 class Calibration:
     "The null of a test with one statistic per width: a fit per width, their combination and its tail."
     def __init__(self, null, # [n_toys, n_widths] statistics of null toys
@@ -333,7 +333,7 @@ class Calibration:
     @property
     def n_widths(self) -> int: return self.null.shape[1]
 
-# %% ../nbs/08_discovery.ipynb #c44f3dc3
+# %% ../nbs/08_discovery.ipynb #f0d2fa1a
 @patch
 def _scores(self:Calibration, t, fits):
     "Combined score of statistics t [..., n_widths] under per-width fits."
@@ -355,7 +355,7 @@ def _logp_ext(self:Calibration, t, fits, tail):
     s = self._scores(t, fits)
     return _log_min_p_tail(s, tail) if self.how == 'min' else tail.logsf(s)
 
-# %% ../nbs/08_discovery.ipynb #49fd6f82
+# %% ../nbs/08_discovery.ipynb #42b1ecd2
 @patch
 def __call__(self:Calibration, t) -> Significance:
     "Significance of the statistics t [n_widths] of one observation."
@@ -375,7 +375,7 @@ def __call__(self:Calibration, t) -> Significance:
         lo = min(lo, float(z_from_logp(_log_min_p_tail(self._scores(t, self.fits), self.n_widths))))
     return Significance(t, z_ext, 'extrapolated', z_emp, z_ext, n, k, float(lo), float(hi), logp)
 
-# %% ../nbs/08_discovery.ipynb #713fb5c2
+# %% ../nbs/08_discovery.ipynb #3876afb8
 @patch
 def summary(self:Calibration) -> dict:
     "The fitted null as plain data: family, parameters and KS per width, the combination's tail model."
@@ -386,7 +386,7 @@ def summary(self:Calibration) -> dict:
                 effective_widths=tail if self.how == 'min' else None, widths=widths,
                 fisher_gamma=tail if self.how == 'fisher' else None)
 
-# %% ../nbs/08_discovery.ipynb #14f404ee
+# %% ../nbs/08_discovery.ipynb #8f5c5f5e
 def significance(t, null:np.ndarray, how:str='min', family:str='chi2', n_boot:int=0) -> Significance:
     "Calibrate the statistics `t` [n_widths] on null toys [n_toys, n_widths]."
     return Calibration(null, family, how, n_boot=n_boot)(t)
@@ -434,7 +434,7 @@ class Mahalanobis:
         s = self.score(dat)
         return np.array([float((s - self.score(ref).mean()).sum()) if self.aggregate == 'sum' else float(s.max())])
 
-# %% ../nbs/08_discovery.ipynb #4da93b9e
+# %% ../nbs/08_discovery.ipynb #925fc5df
 def null_family(test) -> str:
     "The null family a test declares (`null_family` on it or on the object of a bound method), else 'chi2'."
     return getattr(test, 'null_family', None) or getattr(getattr(test, '__self__', None), 'null_family', None) or 'chi2'

@@ -20,9 +20,10 @@ __all__ = ['IMG_EXTS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_NAMES', 'integer_labels
            'ViewDataset', 'EvalDataset', 'BatchViews', 'check_data_settings', 'check_finite', 'PairDataModule',
            'read_pseudo_labels', 'DigitsDataModule', 'ShiftedDigitsDataModule', 'data_root', 'load_image',
            'scan_folder', 'ImageFolderDataModule', 'ImagenetteDataModule', 'NoisyImagenetteDataModule',
-           'CIFAR10DataModule', 'read_arrays', 'ArrayDataModule', 'simulate_gaussians', 'simulate_jets',
-           'simulate_timeseries', 'GaussianClassesDataModule', 'ToyJetsDataModule', 'detector_smear',
-           'ShiftedToyJetsDataModule', 'ToyTimeSeriesDataModule', 'MNIST1DDataModule']
+           'CIFAR10DataModule', 'read_arrays', 'ArrayDataModule', 'simulate_gaussians', 'simulate_benchmark',
+           'simulate_jets', 'simulate_timeseries', 'GaussianClassesDataModule', 'ToyJetsDataModule',
+           'SyntheticBenchmarkDataModule', 'detector_smear', 'ShiftedToyJetsDataModule', 'ToyTimeSeriesDataModule',
+           'MNIST1DDataModule']
 
 # %% ../nbs/03_pairs.ipynb #35bf3f26
 def integer_labels(y, # labels: integers, or floats holding whole numbers
@@ -574,6 +575,29 @@ def simulate_gaussians(n_classes:int=5, n_per_class:int=1000, informative_dims:i
     if rotate: x = x @ np.linalg.qr(rng.normal(size=(x.shape[1],) * 2))[0]
     return x.astype(np.float32), y
 
+# %% ../nbs/03_pairs.ipynb #7ed414e4
+def simulate_benchmark(n_classes:int=4, n_per_class:int=10000, informative_dims:int=4,
+                       noise_dims:int=1, # appended U(0, 1) dimensions
+                       sigma_range:tuple=(0.02, 0.5), # per-dimension class widths are drawn from U(lo, hi)
+                       separation:tuple=(1.0, 3.0), # band of each class's smallest separation from the earlier ones
+                       seed:int=0):
+    "(x [N, informative + noise] rotated, y [N], informative part [N, informative] before rotation, rotation)."
+    rng = np.random.default_rng(seed)
+    means, sigmas = [], []
+    for c in range(n_classes):
+        for _ in range(10000):
+            mu, sig = rng.uniform(0, 1, informative_dims), rng.uniform(*sigma_range, informative_dims)
+            seps = [np.linalg.norm(mu - m) / np.sqrt((sig ** 2).mean() + (s ** 2).mean()) for m, s in zip(means, sigmas)]
+            if not seps or separation[0] <= min(seps) <= separation[1]: break
+        else: raise ValueError(f'no class {c} within separation {separation} after 10000 draws: widen the band')
+        means.append(mu)
+        sigmas.append(sig)
+    y = np.repeat(np.arange(n_classes), n_per_class)
+    xi = np.array(means)[y] + rng.normal(size=(len(y), informative_dims)) * np.array(sigmas)[y]
+    rot = np.linalg.qr(rng.normal(size=(informative_dims + noise_dims,) * 2))[0]
+    x = np.concatenate([xi, rng.uniform(0, 1, (len(y), noise_dims))], 1) @ rot
+    return x.astype(np.float32), y, xi.astype(np.float32), rot
+
 # %% ../nbs/03_pairs.ipynb #acfeb8fd
 def _prong_axes(n, dr, rng):
     if n == 1: return np.zeros((1, 2))
@@ -651,6 +675,21 @@ class ToyJetsDataModule(PairDataModule):
         x, y = simulate_jets(**self.sim)
         return {'all': Samples(torch.from_numpy(x), y, classes=['1-prong', '2-prong (W)', '3-prong (top)'])}
     def default_train_transform(self): return jet_augment()
+
+# %% ../nbs/03_pairs.ipynb #af21c4fd
+class SyntheticBenchmarkDataModule(PairDataModule):
+    "The AutoSciDACT synthetic benchmark (`simulate_benchmark`); one view per sample by default (SupCon on labels)."
+    def __init__(self, n_classes:int=4, n_per_class:int=10000, informative_dims:int=4, noise_dims:int=1,
+                 sigma_range:tuple=(0.02, 0.5), separation:tuple=(1.0, 3.0), sim_seed:int=0, **kwargs):
+        kwargs.setdefault('n_views', 1)
+        kwargs.setdefault('mode', 'labels')
+        super().__init__(**kwargs)
+        self.sim = dict(n_classes=n_classes, n_per_class=n_per_class, informative_dims=informative_dims,
+                        noise_dims=noise_dims, sigma_range=tuple(sigma_range), separation=tuple(separation),
+                        seed=sim_seed)
+    def load(self):
+        x, y, xi, _ = simulate_benchmark(**self.sim)
+        return {'all': Samples(torch.from_numpy(x), y)}
 
 # %% ../nbs/03_pairs.ipynb #a0e91131
 def detector_smear(x:np.ndarray, # [N, P, 3] particles (pT, eta, phi), zero-padded
