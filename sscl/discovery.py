@@ -10,15 +10,16 @@ import numpy as np
 import torch
 from scipy import stats, special
 from fastcore.basics import patch
-from .plots import plot_sweep
-from .io import read_yaml, write_text, save_figure, read_mark, mark_dir, MARK
+from .plots import plot_sweep, plot_log_ratio
+from .io import read_yaml, write_text, save_figure, save_npz, read_mark, mark_dir, MARK
 
 # %% auto #0
-__all__ = ['NULL_FAMILIES', 'COMBINATIONS', 'DISCOVER_DEFAULTS', 'as_tensor', 'sq_dist', 'gaussian_kernel', 'fit_klr',
-           'distance_percentiles', 'NPLM', 'draw_toy', 'empirical_p', 'z_score', 'z_from_logp', 'inv_digamma',
-           'NullFit', 'fit_null', 'combined_score', 'effective_tests', 'Significance', 'Calibration', 'significance',
-           'calibrate', 'Mahalanobis', 'null_family', 'injection_sweep', 'check_discover_values',
-           'read_discover_config', 'discover', 'discover_parser', 'discover_main']
+__all__ = ['NULL_FAMILIES', 'COMBINATIONS', 'DISCOVER_SETTINGS', 'DISCOVER_DEFAULTS', 'DISCOVER_TESTS', 'as_tensor', 'sq_dist',
+           'gaussian_kernel', 'fit_klr', 'distance_percentiles', 'NPLM', 'draw_toy', 'empirical_p', 'z_score',
+           'z_from_logp', 'inv_digamma', 'NullFit', 'fit_null', 'combined_score', 'effective_tests', 'Significance',
+           'Calibration', 'significance', 'calibrate', 'Mahalanobis', 'MMD', 'Frechet', 'null_family',
+           'injection_sweep', 'check_discover_values', 'read_discover_config', 'make_tests', 'discover', 'observe',
+           'discover_parser', 'discover_main']
 
 # %% ../nbs/08_discovery.ipynb #e946daed
 def as_tensor(x, name:str) -> torch.Tensor:
@@ -138,8 +139,9 @@ class NPLM:
 def statistic(self:NPLM, reference, data,
               n_expected:float|None=None, # expected data size (w = n_expected / N_R); None: the actual size
               seed:int=0, # seed of the Nystrom centres
+              return_f:bool=False, # also return the learned log-ratio f(x) of every data sample, [N_D, n_widths]
              ) -> np.ndarray:
-    "t for each kernel width, comparing `data` with `reference`."
+    "t for each kernel width, comparing `data` with `reference` (and f on the data, if asked)."
     ref, dat = _check_pair(reference, data)
     ref, dat = (self.standardise(v).to(self.device, self.dtype) for v in (ref, dat))
     N_R, N_D = len(ref), len(dat)
@@ -151,13 +153,14 @@ def statistic(self:NPLM, reference, data,
     wts = torch.cat([torch.ones(N_D), torch.full((N_R,), w_ref)]).to(x)
     g = torch.Generator().manual_seed(seed)
     centres = x[torch.randperm(len(x), generator=g)[:M].to(x.device)]
-    out, d2, d2mm = [], sq_dist(x, centres), sq_dist(centres, centres)  # distances once, for every width
+    out, fd, d2, d2mm = [], [], sq_dist(x, centres), sq_dist(centres, centres)  # distances once, for every width
     for s in self.widths:
         K, Kmm = gaussian_kernel(x, centres, s, d2), gaussian_kernel(centres, centres, s, d2mm)
         a = fit_klr(K, Kmm, y, wts, self.lam * float(wts.sum()), self.steps, self.solver)
         f = (K @ a).double()  # the statistic is summed in float64 whatever the kernel precision
         out.append(float(2 * (f[:N_D].sum() - w_ref * (f[N_D:].exp() - 1).sum())))
-    return np.array(out)
+        fd.append(f[:N_D].cpu().numpy())
+    return (np.array(out), np.stack(fd, 1)) if return_f else np.array(out)
 
 # %% ../nbs/08_discovery.ipynb #caf96671
 def draw_toy(pool:torch.Tensor, n_ref:int, n_data:float, rng:np.random.Generator,
@@ -434,6 +437,46 @@ class Mahalanobis:
         s = self.score(dat)
         return np.array([float((s - self.score(ref).mean()).sum()) if self.aggregate == 'sum' else float(s.max())])
 
+# %% ../nbs/08_discovery.ipynb #fa7133f5
+class MMD:
+    "Gaussian-kernel MMD^2 by random Fourier features, standardised by the reference; null family gamma."
+    null_family = 'gamma'
+    def __init__(self, reference, # [N_R, d] sets the standardisation and the kernel width (median distance)
+                 n_features:int=512, # random Fourier features
+                 width:float|None=None, # kernel width in standardised units; None: the median pairwise distance
+                 seed:int=0):
+        ref = as_tensor(reference, 'reference')
+        self.mean, self.std = ref.mean(0), ref.std(0).clamp(min=1e-12)
+        self.width = width or distance_percentiles((ref - self.mean) / self.std, (50,))[0]
+        g = torch.Generator().manual_seed(seed)
+        self.W = torch.randn(ref.shape[1], n_features, generator=g, dtype=torch.float64) / self.width  # [d, D]
+        self.b = 2 * math.pi * torch.rand(n_features, generator=g, dtype=torch.float64)  # [D]
+
+    def features(self, x) -> torch.Tensor:
+        "phi(x) [N, D] with phi(x) . phi(y) ~ exp(-|x - y|^2 / (2 width^2)) on standardised inputs."
+        z = (as_tensor(x, 'samples') - self.mean) / self.std
+        return math.sqrt(2 / self.W.shape[1]) * torch.cos(z @ self.W + self.b)
+
+    def statistic(self, reference, data, n_expected=None, seed=0) -> np.ndarray:
+        "N_D N_R / (N_D + N_R) * MMD^2, [1]."
+        ref, dat = _check_pair(reference, data)
+        gap = self.features(dat).mean(0) - self.features(ref).mean(0)  # [D]
+        return np.array([float(gap @ gap) * len(dat) * len(ref) / (len(dat) + len(ref))])
+
+# %% ../nbs/08_discovery.ipynb #bcf6e41a
+class Frechet:
+    "Frechet distance between Gaussians fitted to reference and data (the FID formula); null family gamma."
+    null_family = 'gamma'
+    def statistic(self, reference, data, n_expected=None, seed=0) -> np.ndarray:
+        "N_D N_R / (N_D + N_R) * |mu_D - mu_R|^2 + Tr(S_D + S_R - 2 (S_D S_R)^1/2), [1]."
+        from scipy.linalg import sqrtm
+        ref, dat = (v.numpy() for v in _check_pair(reference, data))
+        if len(ref) < 2 or len(dat) < 2: raise ValueError('the Frechet distance needs at least 2 samples on each side')
+        s_r, s_d = np.atleast_2d(np.cov(ref.T)), np.atleast_2d(np.cov(dat.T))
+        root = sqrtm(s_d @ s_r).real
+        fd = float(((dat.mean(0) - ref.mean(0)) ** 2).sum() + np.trace(s_d + s_r - 2 * root))
+        return np.array([fd * len(dat) * len(ref) / (len(dat) + len(ref))])
+
 # %% ../nbs/08_discovery.ipynb #925fc5df
 def null_family(test) -> str:
     "The null family a test declares (`null_family` on it or on the object of a bound method), else 'chi2'."
@@ -482,133 +525,267 @@ def injection_sweep(
         for k, v in z.items()
     }
 
-# %% ../nbs/08_discovery.ipynb #2df50bb1
-DISCOVER_DEFAULTS = dict(
-    embeddings=None,
-    train_embeddings=None,
-    signal_classes=None,
-    fractions=[0.0, 0.01, 0.02, 0.05, 0.1],
-    n_ref=2000,
-    n_data=500,
-    n_toys=50,
-    n_null=200,
-    tests=['nplm', 'mahalanobis'],
-    M=None,
-    output='discovery',
-    seed=0,
+# %% ../nbs/08_discovery.ipynb #d4f74f17
+DISCOVER_SETTINGS = dict(
+    reference=(None, 'observed mode: embedding file (.npz with h; y for Mahalanobis) of the reference sample'),
+    data=(None, 'observed mode: embedding file (.npz with h) of the data to test'),
+    embeddings=(None, 'sweep mode: embedding file whose labels y include the signal classes'),
+    signal_classes=(None, 'sweep mode: the classes injected as signal; the others are the background'),
+    train_embeddings=(None, 'labelled embedding for the Mahalanobis class means (default: embeddings)'),
+    fractions=([0.0, 0.01, 0.02, 0.05, 0.1], 'sweep mode: signal shares of the expected data size'),
+    n_ref=(None, 'reference size of the test and of every toy (null: 2000 in a sweep, observed: all it can)'),
+    n_data=(500, 'sweep mode: expected data size, Poisson in each toy (observed: the data file)'),
+    n_toys=(50, 'sweep mode: signal toys per fraction'),
+    n_null=(200, 'null toys that calibrate each test'),
+    tests=(['nplm', 'mahalanobis'], 'among nplm, mahalanobis, mmd, frechet'),
+    M=(None, 'NPLM Nystrom centres (null: sqrt(n_ref + n_data))'),
+    lam=(1e-6, 'NPLM ridge strength per unit of sample weight'),
+    percentiles=([1, 25, 50, 75, 99], "NPLM kernel widths: percentiles of the reference's pairwise distances"),
+    double_last=(True, 'NPLM: also twice the last width'),
+    steps=(1, 'NPLM Newton steps from f = 0 (1: the one-step fit; about 5 converge)'),
+    combine=('min', "combination of NPLM's widths: 'min' p-value or 'fisher'"),
+    min_tail=(10, 'fewer null toys than this as extreme as the data: the extrapolated Z is reported'),
+    n_boot=(100, 'observed mode: bootstrap resamples of the null toys for the band of an extrapolated Z'),
+    mmd_features=(512, 'MMD random Fourier features'),
+    output=('discovery', 'the report folder'),
+    seed=(0, 'seed of toys, Nystrom centres and Fourier features'),
+    progress=(True, 'progress bars'),
 )
+DISCOVER_DEFAULTS = {k: v[0] for k, v in DISCOVER_SETTINGS.items()}
+DISCOVER_TESTS = ('nplm', 'mahalanobis', 'mmd', 'frechet')
 
-
-# %% ../nbs/08_discovery.ipynb #97b5b45e
+# %% ../nbs/08_discovery.ipynb #4ce6bfa3
 def check_discover_values(cfg:dict, path) -> None:
-    """ValueError naming the first discover setting that cannot give a calibrated answer, with its value and what is
-    allowed."""
+    "ValueError naming the first discover setting that cannot give a calibrated answer, its value and what is allowed."
     def bad(key, allowed): raise ValueError(f'{path}: {key}={cfg[key]!r}: {allowed}')
     def whole(v, lo): return isinstance(v, int) and not isinstance(v, bool) and v >= lo
-    for key, lo in (('n_ref', 2), ('n_data', 1), ('n_toys', 1), ('n_null', 2), ('seed', 0)):
+    def number(v): return isinstance(v, (int, float)) and not isinstance(v, bool)
+    for key, lo in (('n_data', 1), ('n_toys', 1), ('n_null', 5), ('seed', 0), ('steps', 1), ('min_tail', 1),
+                    ('n_boot', 0), ('mmd_features', 1)):
         if not whole(cfg[key], lo): bad(key, f'a whole number >= {lo}')
-    if cfg['M'] is not None and not whole(cfg['M'], 1):
-        bad('M', 'a whole number >= 1, or null for sqrt(n_ref + n_data)')
+    for key, lo in (('n_ref', 2), ('M', 1)):
+        if cfg[key] is not None and not whole(cfg[key], lo): bad(key, f'a whole number >= {lo}, or null')
+    if not number(cfg['lam']) or cfg['lam'] <= 0: bad('lam', 'a number > 0')
+    pc = cfg['percentiles']
+    if not isinstance(pc, list) or not pc or not all(number(v) and 0 <= v <= 100 for v in pc):
+        bad('percentiles', 'a non-empty list of percentiles in [0, 100]')
+    for key in ('double_last', 'progress'):
+        if not isinstance(cfg[key], bool): bad(key, 'true or false')
+    if cfg['combine'] not in COMBINATIONS: bad('combine', f'one of {list(COMBINATIONS)}')
     fr = cfg['fractions']
-    if (
-        not isinstance(fr, list)
-        or not fr
-        or not all(isinstance(f, (int, float)) and not isinstance(f, bool) and 0 <= f < 1 for f in fr)
-    ):
+    if not isinstance(fr, list) or not fr or not all(number(f) and 0 <= f < 1 for f in fr):
         bad('fractions', 'a non-empty list of signal shares in [0, 1)')
     sc = cfg['signal_classes']
-    if not isinstance(sc, list) or not sc or not all(whole(c, 0) for c in sc):
+    if cfg['reference'] is None and (not isinstance(sc, list) or not sc or not all(whole(c, 0) for c in sc)):
         bad('signal_classes', 'a non-empty list of class ids')
 
-# %% ../nbs/08_discovery.ipynb #aa955657
-def read_discover_config(path) -> dict:
-    "The discover YAML merged over the defaults; unknown, missing or impossible values are errors naming the key."
-    cfg = read_yaml(path, 'discover config')
+# %% ../nbs/08_discovery.ipynb #978ac3ae
+def read_discover_config(path=None, # the discover YAML, or None for defaults and overrides only
+                         overrides:dict|None=None, # settings given on the command line, over the file's
+                        ) -> dict:
+    "Settings merged over the defaults; unknown, missing or impossible values are errors naming the key."
+    cfg = read_yaml(path, 'discover config') if path is not None else {}
+    cfg = {**cfg, **(overrides or {})}
+    where = path or 'sscl discover'
     unknown = sorted(set(cfg) - set(DISCOVER_DEFAULTS))
-    if unknown: raise KeyError(f'unknown key(s) {unknown} in {path}; known: {sorted(DISCOVER_DEFAULTS)}')
+    if unknown: raise KeyError(f'unknown key(s) {unknown} in {where}; known: {sorted(DISCOVER_DEFAULTS)}')
     cfg = {**DISCOVER_DEFAULTS, **cfg}
-    for k in ('embeddings', 'signal_classes'):
-        if cfg[k] is None: raise KeyError(f'{path} must set {k!r}')
-    if not set(cfg['tests']) <= {'nplm', 'mahalanobis'}:
-        raise ValueError(f"tests must be among ['nplm', 'mahalanobis'], got {cfg['tests']}")
-    check_discover_values(cfg, path)
+    if (cfg['reference'] is None) != (cfg['data'] is None):
+        raise KeyError(f"{where}: observed mode needs both 'reference' and 'data'")
+    if cfg['reference'] is None:
+        for k in ('embeddings', 'signal_classes'):
+            if cfg[k] is None: raise KeyError(f"{where} must set {k!r} (a sweep), or 'reference' and 'data'")
+    if not isinstance(cfg['tests'], list) or not cfg['tests'] or not set(cfg['tests']) <= set(DISCOVER_TESTS):
+        raise ValueError(f"tests must be among {list(DISCOVER_TESTS)}, got {cfg['tests']}")
+    check_discover_values(cfg, where)
     return cfg
 
-# %% ../nbs/08_discovery.ipynb #caad721f
-def _pools(cfg):
+# %% ../nbs/08_discovery.ipynb #774a77e0
+def make_tests(cfg:dict, # discover settings
+               bkg:torch.Tensor, # [N, d] background / reference sample (standardisation, widths)
+               labelled:tuple|None=None, # (h, y) for the Mahalanobis class means
+              ) -> dict:
+    "{name: statistic(reference, data, n_expected)} for the tests of `cfg`."
+    tests = {}
+    if 'nplm' in cfg['tests']:
+        tests['NPLM'] = NPLM(bkg, tuple(cfg['percentiles']), cfg['double_last'], M=cfg['M'], lam=cfg['lam'],
+                             steps=cfg['steps']).statistic
+    if 'mahalanobis' in cfg['tests']:
+        if labelled is None: raise ValueError("tests include 'mahalanobis', which needs labels y in the embedding file")
+        tests['Mahalanobis'] = Mahalanobis(*labelled).statistic
+    if 'mmd' in cfg['tests']: tests['MMD'] = MMD(bkg, cfg['mmd_features'], seed=cfg['seed']).statistic
+    if 'frechet' in cfg['tests']: tests['Frechet'] = Frechet().statistic
+    return tests
+
+# %% ../nbs/08_discovery.ipynb #f7d4d2e5
+def _load_embedding(path, what:str) -> dict:
+    "The arrays of an embedding file (h, and y if present), or an error naming the file and what is wrong."
     from pathlib import Path
-    e = np.load(Path(cfg['embeddings']).expanduser())
+    p = Path(str(path)).expanduser()
+    if not p.exists(): raise FileNotFoundError(f'{what} file {p} does not exist')
+    with np.load(p) as f:
+        if 'h' not in f.files:
+            raise ValueError(f'{what} file {p} has no array h (it has {f.files}): write it with sscl predict')
+        return {k: f[k] for k in f.files}
+
+def _pools(cfg):
+    "(background pool, signal pool, tests) of a sweep."
+    e = _load_embedding(cfg['embeddings'], 'embeddings')
     sig = np.isin(e['y'], cfg['signal_classes'])
     if not sig.any():
-        raise ValueError(
-            f"no sample of signal_classes {cfg['signal_classes']} in {cfg['embeddings']} (labels present:"
-            f" {sorted(set(e['y'].tolist()))})"
-        )
-    tests = {}
+        raise ValueError(f"no sample of signal_classes {cfg['signal_classes']} in {cfg['embeddings']} (labels present:"
+                         f" {sorted(set(e['y'].tolist()))})")
     bkg, signal = torch.tensor(e['h'][~sig], dtype=torch.float64), torch.tensor(e['h'][sig], dtype=torch.float64)
-    if 'nplm' in cfg['tests']:
-        nplm = NPLM(bkg, M=cfg['M'])
-        tests['NPLM'] = lambda r, d, n_expected: nplm.statistic(r, d, n_expected)
+    labelled = None
     if 'mahalanobis' in cfg['tests']:
-        tr = np.load(Path(cfg['train_embeddings'] or cfg['embeddings']).expanduser())
+        tr = _load_embedding(cfg['train_embeddings'] or cfg['embeddings'], 'train_embeddings')
         if tr['h'].shape[1] != e['h'].shape[1]:
             raise ValueError(f"train_embeddings have {tr['h'].shape[1]} dims, embeddings {e['h'].shape[1]}")
         keep = ~np.isin(tr['y'], cfg['signal_classes'])
-        tests['Mahalanobis'] = Mahalanobis(tr['h'][keep], tr['y'][keep]).statistic
-    return bkg, signal, tests
+        labelled = (tr['h'][keep], tr['y'][keep])
+    return bkg, signal, make_tests(cfg, bkg, labelled)
 
-# %% ../nbs/08_discovery.ipynb #b392c209
-def discover(cfg:dict, overwrite:bool=False, progress:bool=True) -> dict:
-    "Run the injection sweep a discover config describes and write its report."
-    import json
+# %% ../nbs/08_discovery.ipynb #24642807
+def _report_dir(cfg, overwrite:bool):
+    "The output folder, refused when it holds files sscl did not write or an earlier report (without overwrite)."
     from pathlib import Path
     out = Path(cfg['output']).expanduser()
     if out.is_dir() and any(out.iterdir()) and (read_mark(out) or {}).get('kind') != 'discovery':
-        raise FileExistsError(
-            f'output {out} holds files but is not marked as an sscl discovery report ({MARK} is missing): '
-            'sscl writes over nothing there; choose another output'
-        )
+        raise FileExistsError(f'output {out} holds files but is not marked as an sscl discovery report ({MARK} is'
+                              ' missing): sscl writes over nothing there; choose another output')
     if (out / 'report.md').exists() and not overwrite:
         raise FileExistsError(f'{out/"report.md"} exists: pass --overwrite to replace it')
-    bkg, signal, tests = _pools(cfg)
-    sizes = cfg['n_ref'], cfg['n_data'], cfg['n_toys'], cfg['n_null']
-    res = injection_sweep(tests, bkg, signal, cfg['fractions'], *sizes, seed=cfg['seed'], progress=progress)
+    return out
+
+def _open_report(out):
     out.mkdir(parents=True, exist_ok=True)
     if read_mark(out) is None: mark_dir(out, 'discovery')
-    import matplotlib
-    matplotlib.use('Agg', force=False)
+
+def _save_plot(fig, path):
     import matplotlib.pyplot as plt
-    ax = plot_sweep(res, title=f"signal classes {cfg['signal_classes']}")
-    ax.figure.tight_layout()
-    save_figure(ax.figure, out / 'sweep.png')
-    plt.close(ax.figure)
+    save_figure(fig, path)
+    plt.close(fig)
+
+# %% ../nbs/08_discovery.ipynb #07873450
+def discover(cfg:dict, overwrite:bool=False, progress:bool|None=None) -> dict:
+    "Run the injection sweep a discover config describes and write its report, null toys and fits."
+    import json
+    out = _report_dir(cfg, overwrite)
+    progress = cfg['progress'] if progress is None else progress
+    bkg, signal, tests = _pools(cfg)
+    n_ref = cfg['n_ref'] or 2000
+    sizes = n_ref, cfg['n_data'], cfg['n_toys'], cfg['n_null']
+    res = injection_sweep(tests, bkg, signal, cfg['fractions'], *sizes, how=cfg['combine'], seed=cfg['seed'],
+                          progress=progress)
+    _open_report(out)
+    _save_plot(plot_sweep(res, title=f"signal classes {cfg['signal_classes']}").figure, out / 'sweep.png')
     cell = lambda r, i: f"{r['median'][i]:.2f} [{r['lo'][i]:.2f}, {r['hi'][i]:.2f}]"
     rows = [f"| {100 * f:.2f}% | " + ' | '.join(cell(r, i) for r in res.values()) + ' |'
             for i, f in enumerate(cfg['fractions'])]
     head = (f"# Discovery report\n\nEmbeddings `{cfg['embeddings']}`, signal classes {cfg['signal_classes']},"
-            f" {cfg['n_ref']} reference samples, {cfg['n_data']} expected data samples, {cfg['n_null']} null toys,"
-            f" {cfg['n_toys']} toys per fraction.\n\nMedian Z [16%, 84%]:\n\n")
+            f" {n_ref} reference samples, {cfg['n_data']} expected data samples, {cfg['n_null']} null toys,"
+            f" {cfg['n_toys']} toys per fraction, widths combined by `{cfg['combine']}`.\n\nMedian Z [16%, 84%]:\n\n")
     table = '| signal | ' + ' | '.join(res) + ' |\n|---|' + '---|' * len(res) + '\n' + '\n'.join(rows)
     write_text(out/'report.md', head + table + '\n\n![sweep](sweep.png)\n')
-    as_lists = {k: {kk: np.asarray(vv).tolist() for kk, vv in v.items()} for k, v in res.items()}
-    write_text(out/'sweep.json', json.dumps(as_lists))
+    as_lists = {k: {kk: np.asarray(vv).tolist() for kk, vv in v.items() if kk != 'null'} for k, v in res.items()}
+    write_text(out/'sweep.json', json.dumps(dict(settings=cfg, tests=as_lists)))
+    save_npz(out/'null.npz', **{k: v['null'] for k, v in res.items()})
     return res
 
-# %% ../nbs/08_discovery.ipynb #dd9d9dbf
+# %% ../nbs/08_discovery.ipynb #55551244
+def _observed_sizes(n_reference:int, n_data:int, n_ref:int|None) -> int:
+    "The reference size of the test: all the reference can give once room for a Poisson data sample is left."
+    room = int(math.ceil(n_data + 5 * math.sqrt(n_data))) + 1
+    n_ref = n_ref or n_reference - room
+    if n_ref < 2 or n_ref + room > n_reference:
+        raise ValueError(f'the reference holds {n_reference} samples: the null toys need n_ref ({n_ref}) plus about'
+                         f' {room} for the data; give a larger reference or a smaller n_ref')
+    return n_ref
+
+# %% ../nbs/08_discovery.ipynb #6261bc96
+def _write_observed(out, cfg, results, nulls, scores, n_ref, n_data, D, dat, ref):
+    "report.md, results.json, null.npz, and for NPLM scores.npz with f(x) and log_ratio.png."
+    import json
+    rows, res = [], {}
+    for name, r in results.items():
+        s = r['significance']
+        rows.append(f'| {name} | {s.z:.2f} [{s.z_lo:.2f}, {s.z_hi:.2f}] | {s.used} | {s.z_emp:.2f} ({s.n_beyond} of'
+                    f' {s.n_toys} toys as extreme) | {s.z_ext:.2f} | ' + ', '.join(f'{v:.1f}' for v in s.t) + ' |')
+        res[name] = dict(t=s.t.tolist(), z=s.z, used=s.used, z_empirical=s.z_emp, z_extrapolated=s.z_ext,
+                         band_90=[s.z_lo, s.z_hi], n_toys=s.n_toys, n_beyond=s.n_beyond, calibration=r['calibration'])
+    cols = '| test | Z [90% band] | reported | empirical Z | extrapolated Z | t per width |\n'
+    head = (f"# Observed data against a reference\n\nData `{cfg['data']}` ({n_data} samples) against reference"
+            f" `{cfg['reference']}` ({n_ref} of its samples in the test and in each of {cfg['n_null']} null toys).\n\n"
+            + cols + '|---' * 6 + '|\n')
+    fits = ''.join(f"\n- {k}: {v['calibration']['family']} fits, KS p per width "
+                   + ', '.join(f"{w['ks_p']:.2f}" for w in v['calibration']['widths']) for k, v in res.items())
+    body = head + '\n'.join(rows) + '\n\nGoodness of fit of the null models:' + fits + '\n'
+    save_npz(out/'null.npz', **nulls)
+    if scores:
+        idx = D['idx'] if 'idx' in D else np.arange(n_data)
+        save_npz(out/'scores.npz', idx=idx, **scores)
+        fig = plot_log_ratio(dat.numpy(), scores['f_best'], ref.numpy()[:20000],
+                             title=f"NPLM log-ratio, width {scores['widths'][scores['best_width']]:.2f}")
+        _save_plot(fig, out/'log_ratio.png')
+        body += ('\nNPLM\'s learned log-ratio f(x) of every data sample is in `scores.npz` (`f` per width, `f_best`'
+                 ' for the most significant one, `idx`): rank events by it.\n\n![f](log_ratio.png)\n')
+    write_text(out/'report.md', body)
+    write_text(out/'results.json', json.dumps(dict(settings=cfg, n_ref=n_ref, n_data=n_data, tests=res), indent=1))
+
+# %% ../nbs/08_discovery.ipynb #23f6b0a8
+def observe(cfg:dict, overwrite:bool=False) -> dict:
+    "Test `cfg['data']` against `cfg['reference']`: Z of every test, null toys, fits, f(x) and its plot."
+    out = _report_dir(cfg, overwrite)
+    R, D = _load_embedding(cfg['reference'], 'reference'), _load_embedding(cfg['data'], 'data')
+    ref, dat = _check_pair(R['h'], D['h'])
+    n_ref = _observed_sizes(len(ref), len(dat), cfg['n_ref'])
+    rng = np.random.default_rng(cfg['seed'])
+    ref_obs = ref[torch.from_numpy(rng.permutation(len(ref))[:n_ref])]
+    tests = make_tests(cfg, ref, (R['h'], R['y']) if 'y' in R else None)
+    results, nulls, scores = {}, {}, {}
+    for name, test in tests.items():
+        if name == 'NPLM': t, f = test(ref_obs, dat, n_expected=len(dat), return_f=True)
+        else: t = test(ref_obs, dat, n_expected=len(dat))
+        nulls[name] = calibrate(test, ref, n_ref, len(dat), cfg['n_null'], cfg['seed'] + 1, cfg['progress'])
+        cal = Calibration(nulls[name], null_family(test), cfg['combine'], cfg['min_tail'], cfg['n_boot'], cfg['seed'])
+        results[name] = dict(significance=cal(t), calibration=cal.summary())
+        if name == 'NPLM':
+            best = int(np.argmin([fit.logsf(tj) for fit, tj in zip(cal.fits, t)]))
+            scores = dict(f=f, f_best=f[:, best], best_width=best, widths=np.array(test.__self__.widths))
+    _open_report(out)
+    _write_observed(out, cfg, results, nulls, scores, n_ref, len(dat), D, dat, ref)
+    return results
+
+# %% ../nbs/08_discovery.ipynb #22c20bc3
+def _parse_value(text:str):
+    "A command-line value read as YAML (numbers, lists, null, true/false), else the text itself."
+    import yaml
+    try: return yaml.safe_load(text)
+    except yaml.YAMLError: return text
+
 def discover_parser():
-    "The arguments of `sscl discover`."
+    "The arguments of `sscl discover`: a config file and any setting as an option, with its default."
     import argparse
     p = argparse.ArgumentParser(
-        prog='sscl discover', description='Injection sweep of the discovery tests on saved embeddings.'
-    )
-    p.add_argument('--config', required=True, help='discover YAML (see sscl.discovery.DISCOVER_DEFAULTS)')
+        prog='sscl discover', formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description='Test observed data against a reference (--reference R.npz --data D.npz), or run an injection'
+                    ' sweep of a held-out class (--embeddings E.npz --signal_classes "[k]"), on embedding files.')
+    p.add_argument('--config', default=None, help='discover YAML; options below override its keys')
     p.add_argument('--overwrite', action='store_true', help='replace an existing report')
+    for key, (default, text) in DISCOVER_SETTINGS.items():
+        p.add_argument(f'--{key}', type=_parse_value, default=argparse.SUPPRESS, help=f'{text} (default: {default})')
     return p
 
 def discover_main(argv:list[str], # the arguments after `sscl discover`
                  ) -> int:
-    "`sscl discover --config FILE.yaml [--overwrite]`."
-    a = discover_parser().parse_args(argv)
-    res = discover(read_discover_config(a.config), a.overwrite)
-    for k, r in res.items(): print(f"{k}: median Z " + ', '.join(f'{z:.2f}' for z in r['median']))
+    "`sscl discover [--config FILE.yaml] [--KEY VALUE ...] [--overwrite]`."
+    a = vars(discover_parser().parse_args(argv))
+    path, overwrite = a.pop('config'), a.pop('overwrite')
+    cfg = read_discover_config(path, a)
+    if cfg['reference'] is not None:
+        for k, r in observe(cfg, overwrite).items(): print(f"{k}: {r['significance']!r}")
+    else:
+        for k, r in discover(cfg, overwrite).items():
+            print(f"{k}: median Z " + ', '.join(f'{z:.2f}' for z in r['median']))
+    print(f"sscl: report written to {cfg['output']}/report.md")
     return 0

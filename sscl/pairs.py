@@ -587,7 +587,8 @@ def simulate_benchmark(n_classes:int=4, n_per_class:int=10000, informative_dims:
     for c in range(n_classes):
         for _ in range(10000):
             mu, sig = rng.uniform(0, 1, informative_dims), rng.uniform(*sigma_range, informative_dims)
-            seps = [np.linalg.norm(mu - m) / np.sqrt((sig ** 2).mean() + (s ** 2).mean()) for m, s in zip(means, sigmas)]
+            seps = [np.linalg.norm(mu - m) / np.sqrt((sig ** 2).mean() + (s ** 2).mean())
+                    for m, s in zip(means, sigmas)]
             if not seps or separation[0] <= min(seps) <= separation[1]: break
         else: raise ValueError(f'no class {c} within separation {separation} after 10000 draws: widen the band')
         means.append(mu)

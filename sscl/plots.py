@@ -10,7 +10,7 @@ import numpy as np
 from .io import save_figure
 
 # %% auto #0
-__all__ = ['corner_plot', 'plot_confusion', 'accuracy_bars', 'metric_series', 'loss_curves', 'plot_sweep']
+__all__ = ['corner_plot', 'plot_confusion', 'accuracy_bars', 'metric_series', 'loss_curves', 'plot_sweep', 'plot_log_ratio']
 
 # %% ../nbs/00_plots.ipynb #696537dc
 def _class_colour(labels:list) -> callable:
@@ -135,3 +135,32 @@ def plot_sweep(result:dict, # test name -> {'fraction', 'median', 'lo', 'hi'} ar
     ax.legend(fontsize=8)
     ax.set_title(title)
     return ax
+
+# %% ../nbs/00_plots.ipynb #5314b8a0
+def plot_log_ratio(h, # [N, d] the data's embedding
+                   f, # [N] the learned log-ratio at each data sample
+                   reference=None, # [N_R, d] the reference, drawn behind and setting the projection
+                   title:str=''):
+    "The data in the reference's two principal directions coloured by f, and the histogram of f."
+    import matplotlib.pyplot as plt
+    h, f = np.asarray(h, float), np.asarray(f, float)
+    base = h if reference is None else np.asarray(reference, float)
+    mu = base.mean(0)
+    axes = np.linalg.svd(base - mu, full_matrices=False)[2][:2].T if h.shape[1] > 2 else np.eye(h.shape[1])
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw=dict(width_ratios=[1.3, 1]))
+    if reference is not None:
+        r2 = (base - mu) @ axes
+        a0.scatter(r2[:, 0], r2[:, -1], s=2, c='0.85', label='reference', rasterized=True)
+    d2 = (h - mu) @ axes
+    lim = max(float(np.abs(f).max()), 1e-9)
+    order = np.argsort(f)  # the largest f on top
+    sc = a0.scatter(d2[order, 0], d2[order, -1], s=4, c=f[order], cmap='coolwarm', vmin=-lim, vmax=lim)
+    fig.colorbar(sc, ax=a0, label='f(x) = log n_data / n_ref')
+    a0.set_xlabel('principal direction 1')
+    a0.set_ylabel('principal direction 2')
+    a0.set_title(title or 'data coloured by the learned log-ratio')
+    a1.hist(f, bins=50, color='tab:blue')
+    a1.set_xlabel('f(x)')
+    a1.set_ylabel('data samples')
+    fig.tight_layout()
+    return fig
