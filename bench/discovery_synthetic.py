@@ -1,97 +1,100 @@
-"""The AutoSciDACT synthetic benchmark at laptop scale, and the same study on digits and toy jets.
+"""The AutoSciDACT synthetic benchmark through the commands a user runs: `sscl fit` (SupCon, class 3 held out),
+`sscl predict` (the test embedding), `sscl discover` (injection sweep of class 3) with configs/discovery/synthetic.yaml,
+on the embedding and, in the same run, on the raw inputs: the 4 informative dimensions before rotation, and all the
+rotated dimensions (informative + noise). NPLM, Mahalanobis, MMD and the Frechet distance; median Z per fraction and
+the fraction where the median crosses Z = 3 (linear interpolation between the fractions run).
 
-gaussians: 5 Gaussian classes in 4 informative dimensions plus `noise_dims` pure-noise dimensions; class 4 is held
-out of training; SupCon with a classifier head maps the inputs to 4 dimensions; NPLM and Mahalanobis run on the
-embedding and on the raw inputs; median Z (16-84% band) against the injected fraction of class-4 samples.
-digits: digit 9 held out, a small CNN into 4 dimensions, raw space = the 64 pixels.
-jets: 3-prong (top) jets held out, DeepSets into 4 dimensions (no raw-space test: jets are variable-size sets).
-usage: OMP_NUM_THREADS=2 python bench/discovery_synthetic.py --case gaussians --noise-dims 0,16,64"""
-import argparse, os, tempfile, time, warnings
-import numpy as np, torch, torch.nn as nn, lightning as L
-from sscl.discovery import NPLM, Mahalanobis, injection_sweep
-from sscl.encoders import MLP, SmallCNN, DeepSets
-from sscl.model import SimCLRModel
-from sscl.pairs import ArrayDataModule, DigitsDataModule, ToyJetsDataModule, simulate_gaussians, simulate_jets
+usage: python bench/discovery_synthetic.py --seeds 2 3 4 [--noise-dims 1] [--out bench/results/NAME.json]
+       python bench/discovery_synthetic.py --seeds 2 --noise-dims 1 4 8 16 32 --fractions 0 0.01 0.02 0.03 (the scan)"""
+import argparse, json, os, subprocess, sys, tempfile, time
+from pathlib import Path
+import numpy as np, yaml
 
-def train(model, dm, epochs):
-    L.Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-              enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0).fit(model, dm)
-    return model.eval()
+ROOT = Path(__file__).resolve().parent.parent
 
-def embed(model, x, bs=2048):
-    with torch.no_grad(): return torch.cat([model(torch.as_tensor(x[i:i + bs])) for i in range(0, len(x), bs)]).double()
+def sscl(*args):
+    "Run an sscl command; stop the bench with its output if it fails."
+    r = subprocess.run([sys.executable, '-m', 'sscl', *map(str, args)], capture_output=True, text=True)
+    if r.returncode: sys.exit(f'sscl {args[0]} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}')
+    return r.stdout
 
-def sweep(spaces, fractions, a, seed):
-    "spaces: name -> (background pool, signal pool, Mahalanobis (h, y) training set)."
-    tests, pools = {}, {}
-    for name, (bkg, sig, (htr, ytr)) in spaces.items():
-        nplm, maha = NPLM(bkg, M=a.M), Mahalanobis(htr, ytr)
-        res = injection_sweep({'NPLM': lambda r, d, n_expected, n=nplm: n.statistic(r, d, n_expected), 'Mahalanobis': maha.statistic},
-                              bkg, sig, fractions, a.n_ref, a.n_data, a.toys, a.null, seed=seed, progress=False)
-        for k, v in res.items(): tests[f'{k} {name}'] = v
-    return tests
+def crossing(fractions, median, level=3.0):
+    "The first fraction where the median Z reaches `level`, linearly interpolated; None if it never does."
+    for i in range(1, len(fractions)):
+        if median[i] >= level:
+            f0, f1, z0, z1 = fractions[i - 1], fractions[i], median[i - 1], median[i]
+            return f0 + (level - z0) * (f1 - f0) / (z1 - z0) if z0 < level else f0
+    return None
 
-def table(title, res, fractions):
-    print(f'\n{title}\n\n| signal | ' + ' | '.join(res) + ' |\n|---|' + '---|' * len(res))
-    for i, f in enumerate(fractions):
-        print(f'| {100 * f:.1f}% | ' + ' | '.join(f"{r['median'][i]:.1f} [{r['lo'][i]:.1f}, {r['hi'][i]:.1f}]" for r in res.values()) + ' |', flush=True)
+def raw_files(work, seed, noise_dims, n_per_class):
+    "Embedding-format files of the raw inputs for the same samples (idx) as the learned embedding."
+    from sscl.pairs import simulate_benchmark
+    x, y, xi, _ = simulate_benchmark(n_per_class=n_per_class, noise_dims=noise_dims, seed=seed)
+    out = {}
+    for split, src in (('test', work/'run'/'predict'/'test.npz'), ('train', work/'run'/'embeddings'/'train.npz')):
+        idx = np.load(src)['idx']
+        for name, arr in (('raw informative', xi), ('raw all dims', x)):
+            p = work/f"{name.replace(' ', '_')}_{split}.npz"
+            np.savez(p, h=arr[idx], y=y[idx], idx=idx)
+            out.setdefault(name, {})[split] = p
+    return out
 
-def gaussians(a, fractions):
-    for nd in map(int, a.noise_dims.split(',')):
-        t0 = time.time()
-        x, y = simulate_gaussians(5, a.per_class, 4, nd, separation=3.0, seed=a.seed)
-        rng = np.random.default_rng(a.seed); tr = np.zeros(len(y), bool)
-        for c in range(5): tr[rng.choice(np.flatnonzero(y == c), a.train_per_class, replace=False)] = True
-        tmp = tempfile.mkdtemp(); np.savez(f'{tmp}/g.npz', x=x[tr], y=y[tr])
-        dm = ArrayDataModule(f'{tmp}/g.npz', batch_size=512, mode='labels', exclude_classes=[4], val_fraction=0.05, test_fraction=0.05)
-        model = train(SimCLRModel(MLP(4 + nd, [128, 64], 4), MLP(4, [16], 4), temperature=0.5, classifier=nn.Linear(4, 4),
-                                  lambda_classifier=0.5, plot_every_n_epochs=0, optimizer=lambda p: torch.optim.AdamW(p, lr=3e-3)), dm, a.epochs)
-        ev, known = ~tr, ~tr & (y != 4)
-        h, raw = embed(model, x), torch.as_tensor(x, dtype=torch.float64)
-        fit = tr & (y != 4)
-        spaces = {'embedding': (h[known], h[ev & (y == 4)], (h[fit], y[fit])),
-                  'raw': (raw[known], raw[ev & (y == 4)], (raw[fit], y[fit]))}
-        table(f'Gaussian classes, 4 informative + {nd} noise dimensions (class 4 held out; N_R={a.n_ref}, N_D={a.n_data}; '
-              f'{a.toys} toys per fraction, {a.null} null toys; {time.time() - t0:.0f} s)', sweep(spaces, fractions, a, a.seed), fractions)
-
-def digits(a, fractions):
+def run_case(a, seed, noise_dims, work):
     t0 = time.time()
-    dm = DigitsDataModule(batch_size=128, mode='labels', exclude_classes=[9], test_fraction=0.5, seed=a.seed)
-    model = train(SimCLRModel(SmallCNN(1, 4, channels=[32, 64]), MLP(4, [64], 32), temperature=0.1, classifier=nn.Linear(4, 9),
-                              lambda_classifier=0.5, plot_every_n_epochs=0, optimizer=lambda p: torch.optim.AdamW(p, lr=3e-3)), dm, a.epochs)
-    x, y = dm.source.x, dm.source.y.numpy()
-    test = np.zeros(len(y), bool); test[dm.splits['test'].numpy()] = True
-    fit = ~test & (y != 9)
-    h, raw = embed(model, x), x.flatten(1).double()
-    spaces = {'embedding': (h[test & (y != 9)], h[test & (y == 9)], (h[fit], y[fit])),
-              'raw': (raw[test & (y != 9)], raw[y == 9], (raw[fit], y[fit]))}
-    table(f'digits, digit 9 held out (N_R={a.n_ref}, N_D={a.n_data}; {time.time() - t0:.0f} s)', sweep(spaces, fractions, a, a.seed), fractions)
-
-def jets(a, fractions):
-    t0 = time.time()
-    dm = ToyJetsDataModule(n_per_class=a.train_per_class, batch_size=256, mode='labels', exclude_classes=[2], sim_seed=a.seed)
-    model = train(SimCLRModel(DeepSets(3, 4), MLP(4, [16], 4), temperature=0.5, classifier=nn.Linear(4, 2), lambda_classifier=0.5,
-                              plot_every_n_epochs=0), dm, a.epochs)
-    xe, ye = simulate_jets(a.per_class, seed=a.seed + 1)  # independent jets for the tests
-    h = embed(model, torch.from_numpy(xe))
-    xtr, ytr = dm.source.x, dm.source.y.numpy(); fit = ytr != 2
-    spaces = {'embedding': (h[ye != 2], h[ye == 2], (embed(model, xtr[fit]), ytr[fit]))}
-    table(f'toy jets, 3-prong (top) jets held out (N_R={a.n_ref}, N_D={a.n_data}; {time.time() - t0:.0f} s)', sweep(spaces, fractions, a, a.seed), fractions)
+    cfg = yaml.safe_load((ROOT/'configs'/'synthetic_supcon.yaml').read_text())
+    n_per_class = cfg['data']['init_args']['n_per_class']
+    sscl('fit', '--config', ROOT/'configs'/'synthetic_supcon.yaml', '--seed_everything', seed,
+         '--data.init_args.sim_seed', seed, '--data.init_args.noise_dims', noise_dims,
+         '--model.encoder.init_args.input_dim', 4 + noise_dims, '--trainer.default_root_dir', work/'run',
+         '--trainer.enable_progress_bar', 'false')
+    fit_s = time.time() - t0
+    knn = json.loads((work/'run'/'results.json').read_text())['test_knn_accuracy']
+    sscl('predict', '--config', work/'run'/'config.yaml', '--ckpt_path', work/'run'/'checkpoints'/'last.ckpt',
+         '--trainer.enable_progress_bar', 'false')
+    spaces = {'embedding': {'test': work/'run'/'predict'/'test.npz', 'train': work/'run'/'embeddings'/'train.npz'},
+              **raw_files(work, seed, noise_dims, n_per_class)}
+    if a.spaces: spaces = {k: v for k, v in spaces.items() if k in a.spaces}
+    res = {}
+    for name, files in spaces.items():
+        t1 = time.time()
+        out = work/f"discover_{name.replace(' ', '_')}"
+        extra = ['--fractions', json.dumps(a.fractions)] if a.fractions else []
+        sscl('discover', '--config', ROOT/'configs'/'discovery'/'synthetic.yaml', '--embeddings', files['test'],
+             '--train_embeddings', files['train'], '--output', out, '--progress', 'false', '--seed', seed,
+             '--n_null', a.null, '--n_toys', a.toys, *extra)
+        sw = json.loads((out/'sweep.json').read_text())['tests']
+        res[name] = {k: dict(fraction=v['fraction'], median=v['median'], lo=v['lo'], hi=v['hi'],
+                             crossing=crossing(v['fraction'], v['median'])) for k, v in sw.items()}
+        res[name]['seconds'] = time.time() - t1
+    return dict(seed=seed, noise_dims=noise_dims, knn=knn, fit_seconds=fit_s, spaces=res)
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--case', choices=['gaussians', 'digits', 'jets'], default='gaussians')
-    ap.add_argument('--noise-dims', default='0,16,64'); ap.add_argument('--fractions', default=None)
-    ap.add_argument('--per-class', type=int, default=12000); ap.add_argument('--train-per-class', type=int, default=3000)
-    ap.add_argument('--n-ref', type=int, default=10000); ap.add_argument('--n-data', type=int, default=2000)
-    ap.add_argument('--toys', type=int, default=20); ap.add_argument('--null', type=int, default=100)
-    ap.add_argument('--M', type=int, default=None); ap.add_argument('--epochs', type=int, default=15); ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--seeds', type=int, nargs='+', default=[2, 3, 4])
+    ap.add_argument('--noise-dims', type=int, nargs='+', default=[1])
+    ap.add_argument('--fractions', type=float, nargs='+', default=None)
+    ap.add_argument('--spaces', nargs='+', default=None, help='embedding, "raw informative", "raw all dims"')
+    ap.add_argument('--null', type=int, default=500)
+    ap.add_argument('--toys', type=int, default=30)
+    ap.add_argument('--work', default='/tmp/sscl_bench_discovery')
+    ap.add_argument('--out', default=None)
     a = ap.parse_args()
-    torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '2'))); warnings.filterwarnings('ignore')
-    L.seed_everything(a.seed, verbose=False)
-    default = {'gaussians': '0,0.002,0.004,0.006,0.01,0.02', 'digits': '0,0.02,0.05,0.1,0.2', 'jets': '0,0.005,0.01,0.02,0.05'}
-    fractions = [float(f) for f in (a.fractions or default[a.case]).split(',')]
-    {'gaussians': gaussians, 'digits': digits, 'jets': jets}[a.case](a, fractions)
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    rows = []
+    for seed in a.seeds:
+        for nd in a.noise_dims:
+            Path(a.work).mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(prefix=f'seed{seed}_noise{nd}_', dir=a.work))  # fresh: nothing overwritten
+            r = run_case(a, seed, nd, work)
+            rows.append(r)
+            print(f"seed {seed}, {nd} noise dims: kNN {r['knn']:.3f}, fit {r['fit_seconds']:.0f} s", flush=True)
+            for space, tests in r['spaces'].items():
+                for test, v in tests.items():
+                    if test == 'seconds': continue
+                    cross = f"{100 * v['crossing']:.2f}%" if v['crossing'] is not None else 'never'
+                    print(f"  {space:16s} {test:12s} Z=3 at {cross:7s} median Z " +
+                          ' '.join(f'{z:.1f}' for z in v['median']), flush=True)
+            if a.out: Path(a.out).write_text(json.dumps(dict(args=vars(a), rows=rows), indent=1))
 
 if __name__ == '__main__':
     main()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_discovery.ipynb #31676b75
 from __future__ import annotations
-import math, warnings
+import contextlib, math, warnings
 from dataclasses import dataclass, field
 import numpy as np
 import torch
@@ -590,6 +590,8 @@ def read_discover_config(path=None, # the discover YAML, or None for defaults an
     unknown = sorted(set(cfg) - set(DISCOVER_DEFAULTS))
     if unknown: raise KeyError(f'unknown key(s) {unknown} in {where}; known: {sorted(DISCOVER_DEFAULTS)}')
     cfg = {**DISCOVER_DEFAULTS, **cfg}
+    if isinstance(cfg['lam'], str):  # YAML 1.1 reads 1e-7 (no dot) as text
+        with contextlib.suppress(ValueError): cfg['lam'] = float(cfg['lam'])
     if (cfg['reference'] is None) != (cfg['data'] is None):
         raise KeyError(f"{where}: observed mode needs both 'reference' and 'data'")
     if cfg['reference'] is None:
