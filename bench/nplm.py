@@ -1,63 +1,103 @@
-"""One NPLM fit (N_R = 20,000 reference, N_D = 2,000 data, d = 4, M = 150 centres, one kernel width, one Newton
-step) with sscl's torch implementation, a plain numpy implementation of the same Newton step, and scikit-learn
-(Nystroem features + weighted LogisticRegression); same process, interleaved, medians of --reps. Then the time of a
-full null calibration (300 toys, 6 widths) with sscl. usage: OMP_NUM_THREADS=2 python bench/nplm.py"""
-import argparse, os, statistics, time
+"""NPLM at the authors' sizes on this machine: one toy (every kernel width, one Newton step) with sscl's solver against
+a plain numpy implementation of the same Newton step, a numpy conjugate-gradient solve of the same system, and
+sscl before the subnormal floor of the kernel (the exponent clamped where exp would return subnormal numbers,
+several times slower to compute). Same process, interleaved, medians of --reps, ratios to sscl float64.
+Then the largest M: one width at N_R = 50,000, N_D = 10,000, M = --big-m, float32, with its time and peak memory.
+usage: OMP_NUM_THREADS=2 python bench/nplm.py [--reps 5] [--big-m 10000]"""
+import argparse, math, os, resource, statistics, time
 import numpy as np, torch
-from sscl.discovery import NPLM, calibrate, fit_klr, gaussian_kernel
+from sscl.discovery import NPLM, fit_klr, gaussian_kernel, sq_dist
 
-def numpy_fit(x, centres, y, w, sigma, lam):
-    "The same single Newton step from a = 0, written plainly in numpy."
-    def k(a, b): return np.exp(-((a[:, None, :] - b[None]) ** 2).sum(-1) / (2 * sigma ** 2))
-    K, Kmm = k(x, centres), k(centres, centres)
-    p = np.full(len(x), 0.5)
-    g = K.T @ (w * (p - y)); H = K.T @ ((w * p * (1 - p))[:, None] * K) + 2 * lam * Kmm
-    return -np.linalg.solve(H + 1e-10 * np.eye(len(Kmm)), g), K
+def numpy_toy(ref, dat, widths, M, lam, cg=False, seed=0):
+    "The statistic of every width with one Newton step from f = 0, in numpy (Cholesky solve, or plain CG)."
+    mean, std = ref.mean(0), ref.std(0, ddof=1)
+    x = (np.concatenate([dat, ref]) - mean) / std
+    nd, nr = len(dat), len(ref)
+    y, w = np.r_[np.ones(nd), np.zeros(nr)], np.r_[np.ones(nd), np.full(nr, nd / nr)]
+    c = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:M].numpy()]  # sscl's centres
+    d2 = np.maximum((x ** 2).sum(1)[:, None] + (c ** 2).sum(1) - 2 * x @ c.T, 0)
+    d2c = np.maximum((c ** 2).sum(1)[:, None] + (c ** 2).sum(1) - 2 * c @ c.T, 0)
+    out = []
+    for s in widths:
+        K, Kmm = np.exp(np.maximum(-d2 / (2 * s * s), -700)), np.exp(-d2c / (2 * s * s))
+        g, sw = K.T @ (w * (0.5 - y)), w / 4  # gradient and Hessian weights at f = 0 (p = 1/2)
+        L = 2 * lam * w.sum()
+        if cg:
+            a = -plain_cg(lambda v: K.T @ (sw * (K @ v)) + L * (Kmm @ v), g)
+        else:
+            H = K.T @ (sw[:, None] * K) + L * Kmm
+            a = -np.linalg.solve(H + 1e-10 * np.eye(M) * np.diag(Kmm).mean(), g)
+        f = K @ a
+        out.append(2 * (f[:nd].sum() - nd / nr * np.expm1(f[nd:]).sum()))
+    return np.array(out)
 
-def sklearn_fit(x, y, w, sigma, M, seed=0):
-    from sklearn.kernel_approximation import Nystroem
-    from sklearn.linear_model import LogisticRegression
-    feats = Nystroem(gamma=1 / (2 * sigma ** 2), n_components=M, random_state=seed).fit_transform(x)
-    return LogisticRegression(C=1e3, max_iter=200).fit(feats, y, sample_weight=w)
+def plain_cg(apply, b, iters=500, tol=1e-6):
+    "Conjugate gradient without a preconditioner (what a numpy user writes first)."
+    x, r = np.zeros_like(b), b.copy()
+    p, rr = r.copy(), r @ r
+    for _ in range(iters):
+        Ap = apply(p)
+        alpha = rr / (p @ Ap)
+        x += alpha * p
+        r -= alpha * Ap
+        if math.sqrt(r @ r) <= tol * math.sqrt(b @ b): break
+        rr, rr_old = r @ r, rr
+        p = r + (rr / rr_old) * p
+    return x
+
+def unfloored(x, c, sigma, d2=None):
+    "The kernel as sscl computed it before: exp straight through the subnormal range."
+    return torch.exp((sq_dist(x, c) if d2 is None else d2) * (-0.5 / sigma ** 2))
+
+def timed(fn, reps):
+    out = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--reps', type=int, default=7); ap.add_argument('--toys', type=int, default=300)
+    ap.add_argument('--reps', type=int, default=5)
+    ap.add_argument('--big-m', type=int, default=10000)
     a = ap.parse_args()
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '2')))
     rng = np.random.default_rng(0)
-    NR, ND, d, M, sigma = 20000, 2000, 4, 150, 1.0
-    ref, dat = rng.normal(size=(NR, d)), rng.normal(size=(ND, d))
-    x = np.concatenate([dat, ref]); y = np.r_[np.ones(ND), np.zeros(NR)]; w = np.r_[np.ones(ND), np.full(NR, ND / NR)]
-    centres = x[rng.permutation(len(x))[:M]]; lam = 1e-6 * w.sum()
-    xt, ct, yt, wt = (torch.from_numpy(v) for v in (x, centres, y, w))
-    def ours(dtype):
-        xs, cs = xt.to(dtype), ct.to(dtype)
-        K = gaussian_kernel(xs, cs, sigma)
-        a = fit_klr(K, gaussian_kernel(cs, cs, sigma), yt.to(dtype), wt.to(dtype), lam, 1)
-        return a, (K @ a).double()
-    impls = {'sscl (torch, float32 kernels, approximate)': lambda: ours(torch.float32),
-             'sscl (torch, float64: the default)': lambda: ours(torch.float64),
-             'numpy Newton step (float64)': lambda: numpy_fit(x, centres, y, w, sigma, lam),
-             'sklearn Nystroem + LogisticRegression': lambda: sklearn_fit(x, y, w, sigma, M)}
-    a_np, K_np = numpy_fit(x, centres, y, w, sigma, lam)
-    f_np = K_np @ a_np
-    assert np.allclose(ours(torch.float64)[1].numpy(), f_np, rtol=1e-6, atol=1e-8), 'the torch and numpy Newton steps disagree'
-    f32 = ours(torch.float32)[1].numpy()
-    print(f'float32 kernels: largest |f - f_numpy| = {np.abs(f32 - f_np).max():.1e} (|f| up to {np.abs(f_np).max():.2f})')
-    times = {k: [] for k in impls}
-    for _ in range(a.reps):
-        for k, f in impls.items():
-            t = time.perf_counter(); f(); times[k].append(1e3 * (time.perf_counter() - t))
-    base = statistics.median(times['sscl (torch, float64: the default)'])
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} thread(s); N_R={NR}, N_D={ND}, d={d}, M={M}; medians of {a.reps}\n')
-    print('| implementation | ms per fit | x sscl |\n|---|---|---|')
-    for k in impls: m = statistics.median(times[k]); print(f'| {k} | {m:.1f} | {m / base:.1f} |')
-    nplm = NPLM(ref, M=M)
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} thread(s); one toy = 6 widths, one Newton step;'
+          f' medians of {a.reps}\n')
+    print('| N_R / N_D / M | implementation | s per toy | x sscl float64 | largest rel. diff of t |\n|---|---|---|---|---|')
+    for nr, nd, M in ((10000, 2000, 110), (50000, 10000, 245), (50000, 10000, 1000)):
+        ref, dat = rng.normal(size=(nr, 4)), rng.normal(size=(nd, 4)) + 0.02
+        n64, n32 = NPLM(ref, M=M, lam=1e-6), NPLM(ref, M=M, lam=1e-6, dtype=torch.float32)
+        t_ref = n64.statistic(ref, dat, seed=0)
+        impls = {'sscl float64 (exact Newton step)': lambda: n64.statistic(ref, dat, seed=0),
+                 'sscl float32 kernels': lambda: n32.statistic(ref, dat, seed=0),
+                 'numpy, the same step (Cholesky)': lambda: numpy_toy(ref, dat, n64.widths, M, 1e-6),
+                 'numpy, plain CG of the same system': lambda: numpy_toy(ref, dat, n64.widths, M, 1e-6, cg=True)}
+        import sscl.discovery as D
+        def before():
+            D.gaussian_kernel = unfloored
+            try: return n64.statistic(ref, dat, seed=0)
+            finally: D.gaussian_kernel = gaussian_kernel
+        impls['sscl before the subnormal floor'] = before
+        times = {k: [] for k in impls}
+        diffs = {k: float(np.max(np.abs(f() - t_ref) / np.abs(t_ref))) for k, f in impls.items()}
+        for _ in range(a.reps):
+            for k, f in impls.items(): times[k] += timed(f, 1)
+        base = statistics.median(times['sscl float64 (exact Newton step)'])
+        for k in impls:
+            m = statistics.median(times[k])
+            print(f'| {nr} / {nd} / {M} | {k} | {m:.2f} | {m / base:.2f} | {diffs[k]:.1e} |', flush=True)
+    nr, nd, M = 50000, 10000, a.big_m
+    x = torch.randn(nr + nd, 4, dtype=torch.float32)
+    y, w = torch.cat([torch.ones(nd), torch.zeros(nr)]), torch.cat([torch.ones(nd), torch.full((nr,), nd / nr)])
     t = time.perf_counter()
-    calibrate(lambda r, dd, n_expected: nplm.statistic(r, dd, n_expected), np.concatenate([ref, rng.normal(size=(NR, d))]),
-              NR, ND, n_toys=a.toys, progress=False)
-    print(f'\nnull calibration: {a.toys} toys x {len(nplm.widths)} widths in {time.perf_counter() - t:.1f} s')
+    c = x[torch.randperm(len(x))[:M]]
+    K, Kmm = gaussian_kernel(x, c, 1.0), gaussian_kernel(c, c, 1.0)
+    fit_klr(K, Kmm, y, w, 1e-6 * float(w.sum()), 1)
+    print(f'\nM = {M}, one width, float32, N_R = {nr}, N_D = {nd}: {time.perf_counter() - t:.1f} s,'
+          f' peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20:.1f} GiB')
 
 if __name__ == '__main__':
     main()
