@@ -9,7 +9,7 @@ true significance of an observation computed independently by twenty million toy
 calibration reports from 1,000 toys."""
 import numpy as np, pytest, torch
 from scipy import stats
-from sscl.discovery import NPLM, Mahalanobis, Calibration, calibrate, null_family, significance
+from sscl.discovery import NPLM, MMD, Frechet, Mahalanobis, Calibration, calibrate, null_family, significance
 
 def null_pvalues(test, pool, how='min'):
     null = calibrate(test, pool, 200, 50, n_toys=1000, seed=11, progress=False)
@@ -34,6 +34,12 @@ def test_mahalanobis_null_pvalues_are_uniform(aggregate):
     pool = torch.tensor(np.random.default_rng(2).normal(size=(4000, 3)))
     maha = Mahalanobis(pool[:2000], (pool[:2000, 0] > 0).long(), aggregate=aggregate)
     p = null_pvalues(maha.statistic, pool)
+    assert stats.kstest(p, 'uniform').pvalue > 0.01
+
+@pytest.mark.parametrize('name', ['mmd', 'frechet'])
+def test_two_sample_baselines_null_pvalues_are_uniform(gaussian_pool, name):
+    test = MMD(gaussian_pool[:2000], n_features=256) if name == 'mmd' else Frechet()
+    p = null_pvalues(test.statistic, gaussian_pool)
     assert stats.kstest(p, 'uniform').pvalue > 0.01
 
 def correlated_chi2(rng, n, rho, widths=6, dof=4):
