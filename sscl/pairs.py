@@ -681,10 +681,11 @@ class ToyJetsDataModule(PairDataModule):
 class SyntheticBenchmarkDataModule(PairDataModule):
     "The AutoSciDACT synthetic benchmark (`simulate_benchmark`); one view per sample by default (SupCon on labels)."
     def __init__(self, n_classes:int=4, n_per_class:int=10000, informative_dims:int=4, noise_dims:int=1,
-                 sigma_range:tuple=(0.02, 0.5), separation:tuple=(1.0, 3.0), sim_seed:int=0, **kwargs):
-        kwargs.setdefault('n_views', 1)
-        kwargs.setdefault('mode', 'labels')
-        super().__init__(**kwargs)
+                 sigma_range:tuple=(0.02, 0.5), separation:tuple=(1.0, 3.0), sim_seed:int=0,
+                 n_views:int=1, # in the signature, so that the command line's resolved config keeps it
+                 mode:str='labels', # SupCon on the labels (the two views of SimCLR would be identical here)
+                 **kwargs):
+        super().__init__(n_views=n_views, mode=mode, **kwargs)
         self.sim = dict(n_classes=n_classes, n_per_class=n_per_class, informative_dims=informative_dims,
                         noise_dims=noise_dims, sigma_range=tuple(sigma_range), separation=tuple(separation),
                         seed=sim_seed)

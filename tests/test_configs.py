@@ -22,7 +22,7 @@ def overrides(name, tmp):
         return args
     if name.startswith('cifar10'):
         return ['--data.init_args.root', write_cifar(tmp/'data'), '--data.init_args.check_md5', 'false', '--data.init_args.num_workers', 0]
-    if name.startswith('gaussians'): return ['--data.init_args.n_per_class', 30]
+    if name.startswith(('gaussians', 'synthetic')): return ['--data.init_args.n_per_class', 30]
     if name.startswith('toyjets'): return ['--data.init_args.n_per_class', 20]
     if name.startswith('timeseries'): return ['--data.init_args.n_per_class', 20]
     return []
@@ -40,3 +40,11 @@ def test_config_fast_dev_run(name, tmp_path):
              '--trainer.default_root_dir', tmp_path/'run', '--data.init_args.batch_size', 4, *overrides(name, tmp_path),
              env={'SSCL_WEIGHTS': str(weights.parent)} if weights else None)
     assert r.returncode == 0, f'{name} failed:\n{r.stderr[-4000:]}'
+
+def test_synthetic_benchmark_trains_supcon_on_one_view():
+    """The data module's defaults (one view, labels) survive the command line's resolved config. They did not: the
+    parent's defaults were filled in, and the benchmark trained SimCLR on two identical views."""
+    r = sscl('fit', '--config', ROOT/'configs'/'synthetic_supcon.yaml', '--print_config')
+    assert r.returncode == 0, r.stderr[-2000:]
+    data = yaml.safe_load(r.stdout)['data']['init_args']
+    assert (data['mode'], data['n_views']) == ('labels', 1), data
