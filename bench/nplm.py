@@ -1,7 +1,7 @@
 """NPLM at the authors' sizes on this machine: one toy (every kernel width, one Newton step) with sscl's solver against
 a plain numpy implementation of the same Newton step, a numpy conjugate-gradient solve of the same system, and
-sscl before the subnormal floor of the kernel (the exponent clamped where exp would return subnormal numbers,
-several times slower to compute). Same process, interleaved, medians of --reps, ratios to sscl float64.
+sscl before the subnormal cut of the kernel (values below sqrt(tiny) set to 0: products of small kernels in the Hessian
+are subnormal and 5-10 times slower). Same process, interleaved, medians of --reps, ratios to sscl float64.
 Then the largest M: one width at N_R = 50,000, N_D = 10,000, M = --big-m, float32, with its time and peak memory.
 usage: OMP_NUM_THREADS=2 python bench/nplm.py [--reps 5] [--big-m 10000]"""
 import argparse, math, os, resource, statistics, time
@@ -80,7 +80,7 @@ def main():
             D.gaussian_kernel = unfloored
             try: return n64.statistic(ref, dat, seed=0)
             finally: D.gaussian_kernel = gaussian_kernel
-        impls['sscl before the subnormal floor'] = before
+        impls['sscl before the subnormal cut'] = before
         times = {k: [] for k in impls}
         diffs = {k: float(np.max(np.abs(f() - t_ref) / np.abs(t_ref))) for k, f in impls.items()}
         for _ in range(a.reps):
