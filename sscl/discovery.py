@@ -617,7 +617,8 @@ def make_tests(cfg:dict, # discover settings
         tests['NPLM'] = NPLM(bkg, tuple(cfg['percentiles']), cfg['double_last'], M=cfg['M'], lam=cfg['lam'],
                              steps=cfg['steps']).statistic
     if 'mahalanobis' in cfg['tests']:
-        if labelled is None: raise ValueError("tests include 'mahalanobis', which needs labels y in the embedding file")
+        if labelled is None:
+            raise ValueError("tests include 'mahalanobis', which needs labels y in the embedding file (or: --tests [nplm])")
         tests['Mahalanobis'] = Mahalanobis(*labelled).statistic
     if 'mmd' in cfg['tests']: tests['MMD'] = MMD(bkg, cfg['mmd_features'], seed=cfg['seed']).statistic
     if 'frechet' in cfg['tests']: tests['Frechet'] = Frechet().statistic
