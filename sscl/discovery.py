@@ -618,7 +618,8 @@ def make_tests(cfg:dict, # discover settings
                              steps=cfg['steps']).statistic
     if 'mahalanobis' in cfg['tests']:
         if labelled is None:
-            raise ValueError("tests include 'mahalanobis', which needs labels y in the embedding file (or: --tests [nplm])")
+            raise ValueError("tests include 'mahalanobis', which needs labels y in the embedding file"
+                             ' (or leave it out: --tests [nplm])')
         tests['Mahalanobis'] = Mahalanobis(*labelled).statistic
     if 'mmd' in cfg['tests']: tests['MMD'] = MMD(bkg, cfg['mmd_features'], seed=cfg['seed']).statistic
     if 'frechet' in cfg['tests']: tests['Frechet'] = Frechet().statistic
