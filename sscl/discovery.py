@@ -11,7 +11,7 @@ import torch
 from scipy import stats, special
 from fastcore.basics import patch
 from .plots import plot_sweep, plot_log_ratio
-from .io import read_yaml, write_text, save_figure, save_npz, read_mark, mark_dir, MARK
+from .io import read_yaml, settings_parser, read_settings, write_text, save_figure, save_npz, read_mark, mark_dir, MARK
 
 # %% auto #0
 __all__ = ['NULL_FAMILIES', 'COMBINATIONS', 'DISCOVER_SETTINGS', 'DISCOVER_DEFAULTS', 'DISCOVER_TESTS', 'as_tensor', 'sq_dist',
@@ -588,12 +588,8 @@ def read_discover_config(path=None, # the discover YAML, or None for defaults an
                          overrides:dict|None=None, # settings given on the command line, over the file's
                         ) -> dict:
     "Settings merged over the defaults; unknown, missing or impossible values are errors naming the key."
-    cfg = read_yaml(path, 'discover config') if path is not None else {}
-    cfg = {**cfg, **(overrides or {})}
     where = path or 'sscl discover'
-    unknown = sorted(set(cfg) - set(DISCOVER_DEFAULTS))
-    if unknown: raise KeyError(f'unknown key(s) {unknown} in {where}; known: {sorted(DISCOVER_DEFAULTS)}')
-    cfg = {**DISCOVER_DEFAULTS, **cfg}
+    cfg = read_settings(path, overrides, DISCOVER_DEFAULTS, 'discover config', where)
     if isinstance(cfg['lam'], str):  # YAML 1.1 reads 1e-7 (no dot) as text
         with contextlib.suppress(ValueError): cfg['lam'] = float(cfg['lam'])
     if (cfg['reference'] is None) != (cfg['data'] is None):
@@ -765,23 +761,12 @@ def observe(cfg:dict, overwrite:bool=False) -> dict:
     return results
 
 # %% ../nbs/08_discovery.ipynb #22c20bc3
-def _parse_value(text:str):
-    "A command-line value read as YAML (numbers, lists, null, true/false), else the text itself."
-    import yaml
-    try: return yaml.safe_load(text)
-    except yaml.YAMLError: return text
-
 def discover_parser():
     "The arguments of `sscl discover`: a config file and any setting as an option, with its default."
-    import argparse
-    p = argparse.ArgumentParser(
-        prog='sscl discover', formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description='Test observed data against a reference (--reference R.npz --data D.npz), or run an injection'
-                    ' sweep of a held-out class (--embeddings E.npz --signal_classes "[k]"), on embedding files.')
-    p.add_argument('--config', default=None, help='discover YAML; options below override its keys')
+    p = settings_parser('sscl discover', 'Test observed data against a reference (--reference R.npz --data D.npz), or'
+                        ' run an injection sweep of a held-out class (--embeddings E.npz --signal_classes "[k]"), on'
+                        ' embedding files.', DISCOVER_SETTINGS, 'discover YAML')
     p.add_argument('--overwrite', action='store_true', help='replace an existing report')
-    for key, (default, text) in DISCOVER_SETTINGS.items():
-        p.add_argument(f'--{key}', type=_parse_value, default=argparse.SUPPRESS, help=f'{text} (default: {default})')
     return p
 
 def discover_main(argv:list[str], # the arguments after `sscl discover`

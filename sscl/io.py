@@ -11,8 +11,8 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['MARK', 'tmp_name', 'atomic_open', 'write_text', 'save_npz', 'save_figure', 'clean_stale_tmp', 'read_yaml',
-           'expand_path', 'check_fit_configs', 'SafeUnpickler', 'safe_unpickle', 'load_checkpoint', 'mark_dir',
-           'read_mark', 'RunLock']
+           'expand_path', 'option_value', 'settings_parser', 'read_settings', 'check_fit_configs', 'SafeUnpickler',
+           'safe_unpickle', 'load_checkpoint', 'mark_dir', 'read_mark', 'RunLock']
 
 # %% ../nbs/00_io.ipynb #5a4749ab
 def tmp_name(path:Path) -> Path:
@@ -103,6 +103,45 @@ def expand_path(raw:str|Path, # a path from a config or an option, maybe with $V
     s = os.path.expandvars(str(raw))
     if '$' in s: raise ValueError(f'{key}={str(raw)!r}: an environment variable in it is not set')
     return Path(s).expanduser()
+
+# %% ../nbs/00_io.ipynb #ee7de9f5
+def _numbers(v):
+    "YAML 1.1 reads 1e-7 (no dot) as text: such text, alone or in a list, as a float."
+    if isinstance(v, list): return [_numbers(x) for x in v]
+    is_number = isinstance(v, str) and re.fullmatch(r'[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+', v)
+    return float(v) if is_number else v
+
+def option_value(text:str):
+    "A command-line value read as YAML (numbers, lists, null, true/false), else the text itself."
+    import yaml
+    try: return _numbers(yaml.safe_load(text))
+    except yaml.YAMLError: return text
+
+def settings_parser(prog:str, # the command, e.g. 'sscl discover'
+                    description:str, # what it does
+                    settings:dict, # {key: (default, help)}
+                    what:str='YAML config', # what --config reads, for its help
+                   ):
+    "An argparse parser: `--config FILE`, then every setting as `--key value`, its default in the help."
+    import argparse
+    p = argparse.ArgumentParser(prog=prog, description=description,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--config', default=None, help=f'{what}; options below override its keys')
+    for key, (default, text) in settings.items():
+        p.add_argument(f'--{key}', type=option_value, default=argparse.SUPPRESS, help=f'{text} (default: {default})')
+    return p
+
+def read_settings(path, # the YAML file, or None
+                  overrides:dict|None, # settings from the command line, over the file's
+                  defaults:dict, # every known key with its default
+                  what:str='config', # what the file is, for messages
+                  where:str|None=None, # how an unknown key's message names the source (default: the path)
+                 ) -> dict:
+    "Defaults, then the file's keys, then the overrides; KeyError naming unknown keys."
+    cfg = {**(read_yaml(path, what) if path is not None else {}), **(overrides or {})}
+    unknown = sorted(set(cfg) - set(defaults))
+    if unknown: raise KeyError(f'unknown key(s) {unknown} in {path or where}; known: {sorted(defaults)}')
+    return {**defaults, **cfg}
 
 # %% ../nbs/00_io.ipynb #45f81470
 def check_fit_configs(configs:dict[str, list[str]], # {what it is: arguments of `sscl fit`}
