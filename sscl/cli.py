@@ -565,3 +565,8 @@ delegate(
     'batch scripts for SLURM clusters: sscl slurm submit --config FILE.yaml [--gpus N] [--sweep k=v1,v2]',
     'sscl.slurm:slurm_main',
 )
+delegate(
+    'jets',
+    "generate Pythia 8 + FastJet jets in JetClass's layout: sscl jets generate --root DIR [--n_per_class N]",
+    'sscl.jets:jets_main',
+)

@@ -10,16 +10,16 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, DataLoader
 from fastcore.basics import patch
-from .io import write_text
+from .io import write_text, expand_path, settings_parser, read_settings
 from .augment import Views
 from .pairs import PairDataModule, Samples, data_root, BatchViews
 
 # %% auto #0
 __all__ = ['JETCLASS_PROCESSES', 'JETCLASS_SPLITS', 'PARTICLE_BRANCHES', 'JET_BRANCHES', 'LABEL_BRANCHES', 'JETCLASS_LAYOUT',
-           'JET_FEATURES', 'JET_VECTORS', 'PYTHIA_PROCESSES', 'RESONANCE', 'JETS_MANIFEST', 'check_classes',
-           'jetclass_files', 'particle_inputs', 'iter_chunks', 'read_jetclass', 'write_jetclass', 'pythia_seed',
-           'make_pythia', 'delta_r', 'resonances', 'softdrop_mass', 'nsubjettiness', 'impact_parameters',
-           'generate_jets', 'generate_jetclass', 'DropParticles', 'JetClassStream', 'JetClassDataModule']
+           'JET_FEATURES', 'JET_VECTORS', 'PYTHIA_PROCESSES', 'RESONANCE', 'JETS_MANIFEST', 'JETS_SETTINGS',
+           'check_classes', 'jetclass_files', 'particle_inputs', 'iter_chunks', 'read_jetclass', 'write_jetclass',
+           'pythia_seed', 'make_pythia', 'delta_r', 'resonances', 'softdrop_mass', 'nsubjettiness', 'impact_parameters',
+           'generate_jets', 'generate_jetclass', 'DropParticles', 'JetClassStream', 'JetClassDataModule', 'jets_main']
 
 # %% ../nbs/10_jets.ipynb #d7a5116c
 JETCLASS_PROCESSES = {  # class name: (file prefix, label branch)
@@ -513,3 +513,36 @@ def train_dataloader(self:JetClassDataModule):
     return DataLoader(ds, batch_size=self.batch_size, num_workers=self.num_workers, pin_memory=self.pin_memory,
                       drop_last=True, persistent_workers=False,
                       collate_fn=None if self.batch_transform is None else BatchViews(self.batch_transform))
+
+# %% ../nbs/10_jets.ipynb #8c199c93
+JETS_SETTINGS = {
+    'root': (None, 'folder to write, in JetClass\'s layout (required)'),
+    'classes': (['qcd', 'wqq', 'zqq', 'ttbar', 'hbb'], 'classes to generate'),
+    'n_per_class': (1000, 'jets per class over all splits'),
+    'seed': (0, 'seed of the whole set'),
+    'fractions': ({'train': 0.7, 'val': 0.1, 'test': 0.2}, 'share of each split'),
+    'jets_per_file': (5000, 'jets per ROOT file'),
+    'pt_range': ([500.0, 1000.0], 'jet pT window, GeV'),
+    'workers': (1, 'processes generating files in parallel'),
+    'progress': (True, 'show a progress bar'),
+}
+
+def jets_main(argv:list[str], # the arguments after `sscl jets`
+             ) -> int:
+    "`sscl jets generate [--config FILE.yaml] [--KEY VALUE ...]`: a cached set of Pythia jets in JetClass's layout."
+    import time
+    p = settings_parser('sscl jets generate', 'Generate jets with Pythia 8 and FastJet into ROOT files in JetClass\'s'
+                        ' layout (cached: the same settings return at once).', JETS_SETTINGS, 'generation YAML')
+    if argv[:1] in ([], ['-h'], ['--help']):
+        print('usage: sscl jets generate [--config FILE.yaml] [--KEY VALUE ...]   (sscl jets generate --help)')
+        return 0 if argv else 1
+    if argv[0] != 'generate': raise ValueError(f"sscl jets: unknown sub-command {argv[0]!r}; there is 'generate'")
+    a = vars(p.parse_args(argv[1:]))
+    cfg = read_settings(a.pop('config'), a, {k: d for k, (d, _) in JETS_SETTINGS.items()}, 'generation config',
+                        'sscl jets generate')
+    if cfg['root'] is None: raise ValueError('sscl jets generate needs --root DIR (or root: in the config)')
+    t = time.time()
+    root = generate_jetclass(expand_path(cfg.pop('root'), 'root'), **{k: (tuple(v) if k == 'pt_range' else v) for k, v in cfg.items()})
+    counts = {s: len(list((root/JETCLASS_SPLITS[s]).glob('*.root'))) for s in cfg['fractions']}
+    print(f'sscl: jets in {root} ({time.time() - t:.0f} s): ' + ', '.join(f'{s} {n} files' for s, n in counts.items()))
+    return 0

@@ -196,3 +196,20 @@ def test_generated_jets_kinematics_multiplicity_and_features(generated):
     # physics in the features: b hadrons fly, so H->bb jets have larger |tanh d0| than QCD jets
     d0 = {c: np.abs(x[y == k][..., 11][np.abs(x[y == k]).sum(-1) > 0]).mean() for k, c in enumerate(CLASSES)}
     assert d0['hbb'] > 1.5 * d0['qcd'], d0
+
+
+def test_generate_command_and_the_jet_config_train(tmp_path):
+    "The README path: `sscl jets generate` with the shipped config (made tiny), then a fast dev run of the ParT config."
+    from helpers import sscl
+    from conftest import ROOT
+    data = tmp_path/'jets'
+    r = sscl('jets', 'generate', '--config', ROOT/'configs'/'jets'/'pythia_generate.yaml', '--root', data,
+             '--n_per_class', 16, '--jets_per_file', 8, '--progress', 'false')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'train 5 files, test 5 files' in r.stdout, r.stdout  # 8 jets per class and split, 8 a file
+    r = sscl('fit', '--config', ROOT/'configs'/'jets'/'pythia_supcon.yaml', '--trainer.fast_dev_run', 'true',
+             '--data.init_args.root', data, '--data.init_args.batch_size', 4, '--trainer.default_root_dir',
+             tmp_path/'run')
+    assert r.returncode == 0, r.stderr[-4000:]
+    r = sscl('jets', 'generate', '--root', data, '--n_per_class', 17)
+    assert r.returncode == 1 and 'other settings' in r.stderr, r.stderr
