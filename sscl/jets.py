@@ -17,9 +17,10 @@ from .pairs import PairDataModule, Samples, data_root, BatchViews
 # %% auto #0
 __all__ = ['JETCLASS_PROCESSES', 'JETCLASS_SPLITS', 'PARTICLE_BRANCHES', 'JET_BRANCHES', 'LABEL_BRANCHES', 'JETCLASS_LAYOUT',
            'JET_FEATURES', 'JET_VECTORS', 'PYTHIA_PROCESSES', 'RESONANCE', 'JETS_MANIFEST', 'JETS_SETTINGS',
-           'check_classes', 'jetclass_files', 'particle_inputs', 'iter_chunks', 'read_jetclass', 'write_jetclass',
-           'pythia_seed', 'make_pythia', 'delta_r', 'resonances', 'softdrop_mass', 'nsubjettiness', 'impact_parameters',
-           'generate_jets', 'generate_jetclass', 'DropParticles', 'JetClassStream', 'JetClassDataModule', 'jets_main']
+           'check_classes', 'jetclass_files', 'particle_inputs', 'smear_jets', 'iter_chunks', 'read_jetclass',
+           'write_jetclass', 'pythia_seed', 'make_pythia', 'delta_r', 'resonances', 'softdrop_mass', 'nsubjettiness',
+           'impact_parameters', 'generate_jets', 'generate_jetclass', 'DropParticles', 'JetClassStream',
+           'JetClassDataModule', 'jets_main']
 
 # %% ../nbs/10_jets.ipynb #d7a5116c
 JETCLASS_PROCESSES = {  # class name: (file prefix, label branch)
@@ -105,6 +106,32 @@ def particle_inputs(arrays, # per-particle and per-jet branches (an awkward reco
     if vectors: cols += [p['part_px'], p['part_py'], p['part_pz'], e]
     return (np.stack(cols, -1) * mask[..., None]).astype(np.float32)  # [N, P, 17 (+4)]
 
+# %% ../nbs/10_jets.ipynb #ccf3dd76
+def smear_jets(arrays, # JetClass branches of some jets (awkward record array or dict)
+               rng:np.random.Generator, # the smearing's random numbers
+               scale:float=0.95, # measured energy / true energy, on average
+               resolution:float=0.1, # relative energy resolution of each particle
+               efficiency:float=0.95, # probability that a particle is measured
+              ) -> dict:
+    "The particle branches and jet pT and energy as a detector with this scale, resolution and efficiency sees them."
+    ak = _need('awkward')
+    if not 0 < efficiency <= 1: raise ValueError(f'efficiency must be in (0, 1], got {efficiency}')
+    if scale <= 0 or resolution < 0: raise ValueError(f'scale must be > 0, resolution >= 0 ({scale}, {resolution})')
+    counts = ak.num(arrays['part_energy']).to_numpy()
+    n = int(counts.sum())
+    factor = scale * np.clip(1 + resolution * rng.normal(size=n), 0.05, None)  # [particles]
+    keep = rng.random(n) < efficiency
+    keep[(np.cumsum(counts) - counts)[counts > 0]] = True  # the first (hardest) particle of each jet
+    kept = ak.unflatten(keep, counts)
+    out = {}
+    for b in PARTICLE_BRANCHES:
+        flat = ak.to_numpy(ak.flatten(arrays[b])).astype(np.float64)
+        if b in ('part_px', 'part_py', 'part_pz', 'part_energy'): flat = flat * factor
+        out[b] = ak.unflatten(flat, counts)[kept]
+    px, py = ak.to_numpy(ak.sum(out['part_px'], axis=1)), ak.to_numpy(ak.sum(out['part_py'], axis=1))
+    out.update(jet_pt=np.hypot(px, py), jet_energy=ak.to_numpy(ak.sum(out['part_energy'], axis=1)))
+    return out
+
 # %% ../nbs/10_jets.ipynb #7bf829b4
 def _read_branches() -> list[str]:
     "The branches `particle_inputs` reads."
@@ -137,20 +164,38 @@ def read_jetclass(root:Path, # JetClass's folder
                   max_jets_per_class:int|None=None, # read at most this many jets of each class (None: all)
                   max_particles:int=64, # particles kept per jet
                   vectors:bool=True, # append the four-vectors
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    "(x [N, max_particles, F] float32, y [N]) of `split`, class by class, in file order."
-    xs, ys = [], []
+                  detector:dict|None=None, # smear_jets settings: a share of the jets becomes domain 1
+                  target_fraction:float=0.5, # that share
+                  seed:int=0, # of which jets are smeared and how
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    "(x [N, max_particles, F] float32, y [N], domain [N]) of `split`, class by class, in file order."
+    xs, ys, doms = [], [], []
     for k, (c, files) in enumerate(jetclass_files(root, split, classes).items()):
         n = 0
-        for path in files:
+        for j, path in enumerate(files):
             left = None if max_jets_per_class is None else max_jets_per_class - n
             if left == 0: break
-            for _, a in iter_chunks(path, JETCLASS_PROCESSES[c][1], max_jets=left):
+            for start, a in iter_chunks(path, JETCLASS_PROCESSES[c][1], max_jets=left):
+                dom = np.zeros(len(a), np.int64)
+                if detector is not None:
+                    rng = np.random.default_rng([seed, k, j, start])
+                    dom = (rng.random(len(a)) < target_fraction).astype(np.int64)
+                    a = {b: a[b] for b in _read_branches()}
+                    sm = smear_jets({b: v[dom == 1] for b, v in a.items()}, rng, **detector)
+                    a = {b: _put(a[b], sm[b], dom == 1) for b in a}
                 xs.append(particle_inputs(a, max_particles, vectors))
-                n += len(xs[-1])
+                doms.append(dom)
+                n += len(dom)
         if n == 0: raise ValueError(f'class {c!r} has files in {split} but no jets in them')
         ys.append(np.full(n, k))
-    return np.concatenate(xs), np.concatenate(ys)
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(doms)
+
+def _put(old, new, rows:np.ndarray):
+    "`old` (per-jet or jagged) with the jets where `rows` is True replaced by `new`'s, in order."
+    ak = _need('awkward')
+    order = np.argsort(np.concatenate([np.nonzero(~rows)[0], np.nonzero(rows)[0]]), kind='stable')
+    if not hasattr(old, 'layout'): return np.concatenate([np.asarray(old)[~rows], new])[order]  # per-jet numbers
+    return ak.concatenate([old[~rows], new])[order]
 
 # %% ../nbs/10_jets.ipynb #3bef1aeb
 def write_jetclass(path:Path, # the .root file to write
@@ -478,11 +523,18 @@ class JetClassDataModule(PairDataModule):
                  chunk_size:int=5000, # entries read at a time
                  shuffle_buffer:int=20000, # jets in the streaming shuffle buffer
                  drop:float=0.1, # views: probability of dropping each particle
+                 detector:dict|None=None, # smear_jets settings (scale, resolution, efficiency): a measured domain 1
+                 target_fraction:float=0.5, # share of the jets measured with the detector
                  **kwargs):
         super().__init__(**kwargs)
         self.root, self.classes = root, check_classes(classes)
         self.max_particles, self.vectors, self.max_jets_per_class = max_particles, vectors, max_jets_per_class
         self.streaming, self.chunk_size, self.shuffle_buffer, self.drop = streaming, chunk_size, shuffle_buffer, drop
+        self.detector, self.target_fraction = (None if detector is None else dict(detector)), target_fraction
+        if detector is not None:
+            one_jet = {b: _need('awkward').Array([[1.0]]) for b in PARTICLE_BRANCHES}
+            smear_jets(one_jet, np.random.default_rng(0), **self.detector)  # bad settings fail here, not in setup
+            if streaming: raise ValueError('detector smearing works on the in-memory sample: set streaming: false')
         few = self.label_fraction < 1 or self.labels_per_class is not None or self.pseudo_labels is not None
         if streaming and few:
             raise ValueError('streaming reads true labels or none: few labels and pseudo-labels need streaming: false')
@@ -495,10 +547,11 @@ class JetClassDataModule(PairDataModule):
 
     def load(self):
         root, read = self.folder(), dict(classes=self.classes, max_jets_per_class=self.max_jets_per_class,
-                                         max_particles=self.max_particles, vectors=self.vectors)
+                                         max_particles=self.max_particles, vectors=self.vectors,
+                                         detector=self.detector, target_fraction=self.target_fraction, seed=self.seed)
         parts = {'train': read_jetclass(root, 'val' if self.streaming else 'train', **read),
                  'test': read_jetclass(root, 'test', **read)}
-        return {k: Samples(torch.from_numpy(x), y, classes=self.classes) for k, (x, y) in parts.items()}
+        return {k: Samples(torch.from_numpy(x), y, dom, classes=self.classes) for k, (x, y, dom) in parts.items()}
 
 @patch
 def train_dataloader(self:JetClassDataModule):
@@ -542,7 +595,8 @@ def jets_main(argv:list[str], # the arguments after `sscl jets`
                         'sscl jets generate')
     if cfg['root'] is None: raise ValueError('sscl jets generate needs --root DIR (or root: in the config)')
     t = time.time()
-    root = generate_jetclass(expand_path(cfg.pop('root'), 'root'), **{k: (tuple(v) if k == 'pt_range' else v) for k, v in cfg.items()})
+    root = expand_path(cfg.pop('root'), 'root')
+    root = generate_jetclass(root, **{k: (tuple(v) if k == 'pt_range' else v) for k, v in cfg.items()})
     counts = {s: len(list((root/JETCLASS_SPLITS[s]).glob('*.root'))) for s in cfg['fractions']}
     print(f'sscl: jets in {root} ({time.time() - t:.0f} s): ' + ', '.join(f'{s} {n} files' for s, n in counts.items()))
     return 0

@@ -179,7 +179,7 @@ def test_generated_jets_kinematics_multiplicity_and_features(generated):
         pt = b['jet_pt'].to_numpy()
         assert (pt > 500).all() and (pt < 1000).all() and (np.abs(b['jet_eta'].to_numpy()) < 2).all()
     # the per-class mean of the 17 inputs read by sscl against a plain-Python computation from the files
-    x, y = read_jetclass(generated, 'train', CLASSES, max_particles=64)
+    x, y, _ = read_jetclass(generated, 'train', CLASSES, max_particles=64)
     for k, c in enumerate(CLASSES):
         rows = []
         for r in _branches(generated, c).to_list():
@@ -213,3 +213,23 @@ def test_generate_command_and_the_jet_config_train(tmp_path):
     assert r.returncode == 0, r.stderr[-4000:]
     r = sscl('jets', 'generate', '--root', data, '--n_per_class', 17)
     assert r.returncode == 1 and 'other settings' in r.stderr, r.stderr
+
+
+def test_detector_makes_a_measured_domain_without_labels(jetclass_root):
+    root, _ = jetclass_root
+    det = {'scale': 0.9, 'resolution': 0.1, 'efficiency': 0.9}
+    dm = JetClassDataModule(root=str(root), classes=['qcd', 'wqq', 'hbb'], detector=det, target_fraction=0.5,
+                            labeled_domains=[0], mode='labels', val_fraction=0.1, batch_size=4)
+    dm.setup()
+    dom = dm.source.domain[dm.splits['train']]
+    assert 0 < int(dom.sum()) < len(dom)
+    assert (dm.train_labels[dom == 1] == -1).all() and (dm.train_labels[dom == 0] >= 0).all()
+    plain = JetClassDataModule(root=str(root), classes=['qcd', 'wqq', 'hbb'])
+    plain.setup()
+    same = dm.source.domain == 0
+    assert torch.equal(dm.source.x[same], plain.source.x[same])
+    assert not torch.equal(dm.source.x[~same], plain.source.x[~same])
+    with pytest.raises(ValueError, match='in-memory sample'):
+        JetClassDataModule(root=str(root), detector=det, streaming=True)
+    with pytest.raises(ValueError, match='efficiency must be in'):
+        JetClassDataModule(root=str(root), detector={'efficiency': 1.5})
