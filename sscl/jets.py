@@ -465,12 +465,14 @@ class JetClassStream(IterableDataset):
         self.files, self.labels, self.views = list(files), labels, Views(transform, n_views)
         self.max_particles, self.vectors, self.chunk_size, self.buffer = max_particles, vectors, chunk_size, buffer
         self.seed, self.epoch = seed, 0
+        dist = torch.distributed.is_available() and torch.distributed.is_initialized()
+        # read here, in the rank's main process: DataLoader workers do not see the process group
+        self.rank, self.world = (torch.distributed.get_rank(), torch.distributed.get_world_size()) if dist else (0, 1)
 
     def shard(self) -> tuple[int, int]:
         "(this reader's number, number of readers) over DDP ranks and DataLoader workers."
         w = torch.utils.data.get_worker_info()
-        dist = torch.distributed.is_available() and torch.distributed.is_initialized()
-        rank, world = (torch.distributed.get_rank(), torch.distributed.get_world_size()) if dist else (0, 1)
+        rank, world = self.rank, self.world
         n_workers, worker = (w.num_workers, w.id) if w else (1, 0)
         return rank * n_workers + worker, world * n_workers
 
