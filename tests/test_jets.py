@@ -253,3 +253,18 @@ def test_ddp_ranks_and_workers_read_disjoint_files(jetclass_root, tmp_path):
     n_train = sum(len(v) for (split, _, _), v in truth.items() if split == 'train')
     assert len(per_rank[0]) + len(per_rank[1]) >= n_train - 2 * 2 * 1  # drop_last may drop one batch per worker
     assert len(set(per_rank[0]) | set(per_rank[1])) == len(per_rank[0]) + len(per_rank[1])
+
+
+def test_generation_is_reproducible_and_independent_of_workers(tmp_path):
+    kw = dict(classes=['wqq', 'qcd'], n_per_class=6, seed=3, fractions={'train': 1.0}, jets_per_file=3, progress=False)
+    a = generate_jetclass(tmp_path/'one', workers=1, **kw)
+    b = generate_jetclass(tmp_path/'two', workers=2, **kw)
+    names = sorted(p.name for p in (a/'train_100M').iterdir())
+    assert names == sorted(p.name for p in (b/'train_100M').iterdir()) and len(names) == 4
+    for n in names:
+        ta, tb = uproot.open(a/'train_100M'/n)['tree'], uproot.open(b/'train_100M'/n)['tree']
+        for br in PARTICLE_BRANCHES + JET_BRANCHES:
+            assert ak.all(ta[br].array() == tb[br].array()), (n, br)
+    c = generate_jetclass(tmp_path/'other', workers=1, **{**kw, 'seed': 4})
+    assert not ak.all(uproot.open(c/'train_100M'/names[0])['tree']['jet_pt'].array()
+                      == uproot.open(a/'train_100M'/names[0])['tree']['jet_pt'].array())
