@@ -1,6 +1,7 @@
 """Reading speed and memory of JetClass-format ROOT files through `JetClassDataModule(streaming=True)`: jets per
 second into training batches with 2 DataLoader workers, against a plain single-process loop (uproot chunks ->
-`particle_inputs`) over the same files in the same run; and the resident memory (main process + workers) sampled
+`particle_inputs`) over the same files in the same run; and the memory (proportional set size, main process + workers: pages the forked workers share with the main
+process counted once) sampled
 while a file set far larger than the shuffle buffer streams by (many hard links of a generated set's training files,
 so no disk is spent), against what holding those jets' inputs in memory would take.
 
@@ -13,9 +14,9 @@ import torch
 
 
 def tree_rss() -> float:
-    "Resident memory of this process and its children, GiB."
+    "Proportional set size (shared pages split among their users) of this process and its children, GiB."
     me = psutil.Process()
-    return sum(p.memory_info().rss for p in [me, *me.children(recursive=True)]) / 2 ** 30
+    return sum(p.memory_full_info().pss for p in [me, *me.children(recursive=True)]) / 2 ** 30
 
 
 def linked_set(src:Path, dst:Path, copies:int) -> int:
@@ -88,7 +89,7 @@ def main():
               f'{rate / peer:.2f} |')
         print(f'| plain loop, one process (uproot -> particle_inputs) | {peer:,.0f} | 1.00 |')
         q = [mem[int(round(f * (len(mem) - 1)))] for f in (0, 0.25, 0.5, 0.75, 1.0)]
-        print('resident memory (GiB, main + workers) at 0/25/50/75/100% of the epoch: ' +
+        print('memory (PSS, GiB, main + workers) at 0/25/50/75/100% of the epoch: ' +
               ', '.join(f'{m:.2f}' for m in q) + f'; max {max(mem):.2f}')
         print(f'the same jets held in memory as float32 inputs: {held:.2f} GiB')
 

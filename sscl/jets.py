@@ -458,11 +458,19 @@ class DropParticles:
 
 # %% ../nbs/10_jets.ipynb #d560bb89
 class JetClassStream(IterableDataset):
-    "Training items read from ROOT files in chunks through a shuffle buffer; each worker and rank its own files."
+    "Training batches read from ROOT files in chunks and shuffled a block at a time; each worker and rank its own files."
     def __init__(self, files:list[tuple[Path, str, int]], # (path, label branch, class index) of every file
-                 labels:bool, transform, n_views:int=1, max_particles:int=64, vectors:bool=True,
-                 chunk_size:int=5000, buffer:int=20000, seed:int=0):
+                 labels:bool, # batches carry the true class (else -1)
+                 transform, # view of one jet [P, F]
+                 n_views:int=1, # views per jet
+                 batch_size:int=256, # jets per batch; a reader's last incomplete batch is dropped
+                 max_particles:int=64, vectors:bool=True, # as in `particle_inputs`
+                 chunk_size:int=5000, # entries read from a file at a time
+                 buffer:int=20000, # jets shuffled together (from four files read side by side)
+                 batch_transform=None, # applied to each batched view [B, P, F]
+                 seed:int=0):
         self.files, self.labels, self.views = list(files), labels, Views(transform, n_views)
+        self.batch_size, self.batch_transform = batch_size, batch_transform
         self.max_particles, self.vectors, self.chunk_size, self.buffer = max_particles, vectors, chunk_size, buffer
         self.seed, self.epoch = seed, 0
         dist = torch.distributed.is_available() and torch.distributed.is_initialized()
@@ -479,15 +487,27 @@ class JetClassStream(IterableDataset):
     def __iter__(self): return self._stream()
 
 @patch
-def _rows(self:JetClassStream, k:int):
-    "Yield (x [n, P, F], class, first idx) chunk by chunk from file k."
+def _chunks(self:JetClassStream, k:int):
+    "Yield (x [n, P, F], y [n], idx [n]) chunk by chunk from file k; idx = file number << 32 + entry."
     path, label, cls = self.files[k]
     for start, a in iter_chunks(path, label, self.chunk_size):
-        yield particle_inputs(a, self.max_particles, self.vectors), cls, (k << 32) + start
+        x = particle_inputs(a, self.max_particles, self.vectors)
+        yield x, np.full(len(x), cls if self.labels else -1), (k << 32) + start + np.arange(len(x))
+
+@patch
+def _batches(self:JetClassStream, x:np.ndarray, y:np.ndarray, idx:np.ndarray, order:np.ndarray):
+    "The batch dicts of whole batches of a block taken in `order` (views made jet by jet, then batch-transformed)."
+    for s in range(0, len(order) - self.batch_size + 1, self.batch_size):
+        take = order[s:s + self.batch_size]  # only a batch is copied out of the block
+        xb = torch.from_numpy(x[take])  # [B, P, F]
+        views = [torch.stack(v) for v in zip(*(self.views(j) for j in xb))]  # n_views x [B, P, F]
+        if self.batch_transform is not None: views = [self.batch_transform(v) for v in views]
+        yield {'views': views, 'y': torch.from_numpy(y[take]), 'idx': torch.from_numpy(idx[take]),
+               'domain': torch.zeros(len(take), dtype=torch.long)}
 
 @patch
 def _stream(self:JetClassStream):
-    "Items of this reader's files, four read side by side, through a shuffle buffer of `buffer` jets."
+    "Batches of this reader's files: four read side by side, `buffer` jets shuffled together, then the next block."
     me, n = self.shard()
     if len(self.files) < n:
         raise ValueError(f'{len(self.files)} training files for {n} readers (ranks x workers): use fewer workers')
@@ -495,22 +515,21 @@ def _stream(self:JetClassStream):
     self.epoch += 1
     rng = np.random.default_rng([self.seed, me, torch.initial_seed() if w else self.epoch])
     mine = list(range(me, len(self.files), n))
-    order = [mine[i] for i in rng.permutation(len(mine))]
-    live, pool = [self._rows(k) for k in order[:4]], []  # four files read side by side
-    todo = order[4:]
-    while live or pool:
+    todo = [mine[i] for i in rng.permutation(len(mine))]
+    live, block = [self._chunks(todo.pop()) for _ in range(min(4, len(todo)))], []
+    while live:
         for it in list(live):
             nxt = next(it, None)
-            if nxt is None:
+            if nxt is not None: block.append(nxt)
+            else:
                 live.remove(it)
-                if todo: live.append(self._rows(todo.pop()))
-                continue
-            x, cls, idx0 = nxt
-            pool += [(x[i], cls, idx0 + i) for i in range(len(x))]
-        while len(pool) > (self.buffer if live else 0):
-            x, cls, idx = pool.pop(int(rng.integers(len(pool))))
-            x = torch.from_numpy(x)
-            yield {'views': self.views(x), 'y': cls if self.labels else -1, 'idx': idx, 'domain': 0}
+                if todo: live.append(self._chunks(todo.pop()))
+        if block and (sum(len(b[0]) for b in block) >= self.buffer or not live):
+            x, y, idx = (np.concatenate(c) for c in zip(*block))  # the block's own arrays: chunks are freed
+            perm = rng.permutation(len(x))
+            cut = len(x) - len(x) % self.batch_size if live else len(x)  # the rest opens the next block
+            yield from self._batches(x, y, idx, perm[:cut])
+            block = [(x[perm[cut:]], y[perm[cut:]], idx[perm[cut:]])] if cut < len(x) else []
 
 # %% ../nbs/10_jets.ipynb #22a477e4
 class JetClassDataModule(PairDataModule):
@@ -563,11 +582,10 @@ def train_dataloader(self:JetClassDataModule):
     kept = [(k, c) for k, c in enumerate(self.classes) if k not in self.exclude_classes]
     per = [[(p, JETCLASS_PROCESSES[c][1], k) for p in files[c]] for k, c in kept]
     interleaved = [f for group in zip(*per) for f in group] + [f for g in per for f in g[min(map(len, per)):]]
-    ds = JetClassStream(interleaved, self.mode == 'labels', self.train_transform, self.n_views, self.max_particles,
-                        self.vectors, self.chunk_size, self.shuffle_buffer, self.seed)
-    return DataLoader(ds, batch_size=self.batch_size, num_workers=self.num_workers, pin_memory=self.pin_memory,
-                      drop_last=True, persistent_workers=False,
-                      collate_fn=None if self.batch_transform is None else BatchViews(self.batch_transform))
+    ds = JetClassStream(interleaved, self.mode == 'labels', self.train_transform, self.n_views, self.batch_size,
+                        self.max_particles, self.vectors, self.chunk_size, self.shuffle_buffer, self.batch_transform,
+                        self.seed)
+    return DataLoader(ds, batch_size=None, num_workers=self.num_workers, pin_memory=self.pin_memory)  # whole batches
 
 # %% ../nbs/10_jets.ipynb #8c199c93
 JETS_SETTINGS = {

@@ -242,7 +242,7 @@ def test_ddp_ranks_and_workers_read_disjoint_files(jetclass_root, tmp_path):
     root, truth = jetclass_root
     data = tmp_path/'jc'
     shutil.copytree(root, data)
-    shutil.copytree(root/'test_20M', data/'val_5M')
+    shutil.copytree(root/'test_20M', data/'val_5M', dirs_exist_ok=True)
     r = subprocess.run([sys.executable, str(ROOT/'tests'/'dist_stream_check.py'), str(data)], capture_output=True,
                        text=True, timeout=300, env={**os.environ, 'OMP_NUM_THREADS': '1'})
     assert r.returncode == 0, r.stderr[-3000:]
