@@ -40,6 +40,24 @@ def observables(root, split, classes, cap):
     return np.concatenate(rows).astype(np.float32)
 
 
+def knn_tables(work:Path, classes:list[str]) -> dict:
+    "kNN (k = 10, neighbours from the training jets) recall per known class in both spaces, and where H->bb lands."
+    from sklearn.neighbors import KNeighborsClassifier
+    out = {}
+    files = {'ParT embedding': (work/'run'/'embeddings'/'train.npz', work/'run'/'predict'/'test.npz'),
+             'jet observables': (work/'observables_train.npz', work/'observables_test.npz')}
+    for name, (tr, te) in files.items():
+        tr, te = np.load(tr), np.load(te)
+        mu, sd = tr['h'].mean(0), tr['h'].std(0)  # standardised by the training jets (observables differ in scale)
+        knn = KNeighborsClassifier(10).fit((tr['h'] - mu) / sd, tr['y'])
+        known = np.isin(te['y'], np.unique(tr['y']))
+        pred = knn.predict((te['h'] - mu) / sd)
+        recall = {classes[c]: float((pred[te['y'] == c] == c).mean()) for c in np.unique(tr['y'])}
+        lands = {classes[c]: float((pred[~known] == c).mean()) for c in np.unique(tr['y'])}
+        out[name] = dict(accuracy=float((pred[known] == te['y'][known]).mean()), recall=recall, held_out_lands=lands)
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--seed', type=int, default=1, help='generation and training seed')
@@ -53,10 +71,17 @@ def main():
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--work', default='/tmp/sscl_bench_jets')
     ap.add_argument('--out', default=None)
+    ap.add_argument('--tables-only', action='store_true', help='recompute the kNN tables of a finished run into --out')
     a = ap.parse_args()
     work = Path(a.work)/f'seed{a.seed}'
     data = Path(a.data or Path(a.work)/f'data_seed{a.seed}')
     cfg = yaml.safe_load((ROOT/'configs'/'jets'/'pythia_supcon.yaml').read_text())['data']['init_args']
+    if a.tables_only:
+        out = json.loads(Path(a.out).read_text())
+        out['knn_tables'] = knn_tables(work, cfg['classes'])
+        Path(a.out).write_text(json.dumps(out, indent=1))
+        print(json.dumps(out['knn_tables'], indent=1))
+        return
     t = time.time()
     sscl('jets', 'generate', '--config', ROOT/'configs'/'jets'/'pythia_generate.yaml', '--root', data, '--seed', a.seed,
          '--workers', a.workers, '--progress', 'false', *(['--n_per_class', a.n_per_class] if a.n_per_class else []))
@@ -90,6 +115,7 @@ def main():
         out['spaces'][name] = {k: dict(fraction=v['fraction'], median=v['median'], lo=v['lo'], hi=v['hi'],
                                        crossing=crossing(v['fraction'], v['median'])) for k, v in sw.items()}
         out['spaces'][name]['seconds'] = time.time() - t
+    out['knn_tables'] = knn_tables(work, cfg['classes'])
     print(f"seed {a.seed}: generation {gen_s:.0f} s, training {a.epochs} epochs {fit_s:.0f} s, "
           f"kNN (known classes) {out['knn']}")
     for name, r in out['spaces'].items():
@@ -99,6 +125,9 @@ def main():
             cr = 'never' if v['crossing'] is None else f"{v['crossing']:.2%}"
             print(f'{name:16s} {test:12s} Z=3 at {cr:>7s} | median Z {zs}')
         print(f"{name}: discovery {r['seconds']:.0f} s")
+    for name, t in out['knn_tables'].items():
+        print(f"{name}: kNN {t['accuracy']:.3f}; recall " + ', '.join(f'{c} {r:.3f}' for c, r in t['recall'].items())
+              + '; H->bb lands on ' + ', '.join(f'{c} {r:.0%}' for c, r in t['held_out_lands'].items()))
     if a.out: Path(a.out).write_text(json.dumps(out, indent=1))
 
 
