@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_jets.ipynb #d409a1a6
 from __future__ import annotations
-import json, math, os, zlib
+import itertools, json, math, os, zlib
 from pathlib import Path
 import numpy as np
 import torch
@@ -476,6 +476,7 @@ class JetClassStream(IterableDataset):
         dist = torch.distributed.is_available() and torch.distributed.is_initialized()
         # read here, in the rank's main process: DataLoader workers do not see the process group
         self.rank, self.world = (torch.distributed.get_rank(), torch.distributed.get_world_size()) if dist else (0, 1)
+        self.entries = None  # jets per file, read when DDP needs equal batch counts
 
     def shard(self) -> tuple[int, int]:
         "(this reader's number, number of readers) over DDP ranks and DataLoader workers."
@@ -517,6 +518,20 @@ def _stream(self:JetClassStream):
     mine = list(range(me, len(self.files), n))
     todo = [mine[i] for i in rng.permutation(len(mine))]
     live, block = [self._chunks(todo.pop()) for _ in range(min(4, len(todo)))], []
+    limit = self.batch_limit(n) if self.world > 1 else None  # DDP: every rank the same number of batches
+    yield from itertools.islice(self._blocks(live, block, todo, rng), limit)
+
+@patch
+def batch_limit(self:JetClassStream, n:int) -> int:
+    "The batches every one of `n` readers can make: ranks that step unevenly would wait for each other forever."
+    if self.entries is None:
+        uproot = _need('uproot')
+        self.entries = [uproot.open(p)['tree'].num_entries for p, _, _ in self.files]
+    return min(sum(self.entries[me::n]) // self.batch_size for me in range(n))
+
+@patch
+def _blocks(self:JetClassStream, live, block, todo, rng):
+    "Read the live files side by side; shuffle each block of `buffer` jets and cut it into batches."
     while live:
         for it in list(live):
             nxt = next(it, None)

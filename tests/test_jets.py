@@ -248,6 +248,7 @@ def test_ddp_ranks_and_workers_read_disjoint_files(jetclass_root, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     per_rank = json.loads(r.stdout.strip().splitlines()[-1])
     assert all(per_rank), per_rank  # both ranks read
+    assert len(per_rank[0]) == len(per_rank[1])  # the same number of batches, or DDP would hang at the epoch's end
     files = lambda ids: {i >> 32 for i in ids}
     assert not files(per_rank[0]) & files(per_rank[1])
     n_train = sum(len(v) for (split, _, _), v in truth.items() if split == 'train')
