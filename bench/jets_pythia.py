@@ -7,7 +7,8 @@ a physicist would use: four standard jet observables of the same test jets (soft
 multiplicity), read from the ROOT files. Prints kNN accuracy on the known classes, the median Z per fraction and
 where it crosses 3, and the times of generation, training and discovery.
 
-usage: python bench/jets_pythia.py --seed 1 [--epochs 20] [--null 200] [--toys 20] [--out bench/results/NAME.json]"""
+usage: python bench/jets_pythia.py --seed 1 [--epochs 20] [--null 200] [--toys 20] [--out bench/results/NAME.json]
+       python bench/jets_pythia.py --toy --seed 1 (the toy jets of sscl.pairs, 3-prong jets held out, for comparison)"""
 import argparse, json, subprocess, sys, time
 from pathlib import Path
 import numpy as np, yaml
@@ -58,6 +59,33 @@ def knn_tables(work:Path, classes:list[str]) -> dict:
     return out
 
 
+def toy(a):
+    "The same training and discovery on the toy jets (sscl.pairs.simulate_jets), 3-prong jets held out."
+    work = Path(a.work)/f'toy_seed{a.seed}'
+    t = time.time()
+    run = work/'run'
+    sscl('fit', '--config', ROOT/'configs'/'toyjets_supcon.yaml', '--data.init_args.n_per_class', 32000,
+         '--data.init_args.exclude_classes', '[2]', '--data.init_args.test_fraction', 0.5,
+         '--data.init_args.sim_seed', a.seed, '--seed_everything', a.seed, '--trainer.default_root_dir', run,
+         '--trainer.enable_progress_bar', 'false', *(['--overwrite'] if run.exists() else []))
+    fit_s = time.time() - t
+    sscl('predict', '--config', run/'config.yaml', '--ckpt_path', run/'checkpoints'/'last.ckpt',
+         '--trainer.enable_progress_bar', 'false')
+    d = work/'discover'
+    sscl('discover', '--config', ROOT/'configs'/'discovery'/'jets_pythia.yaml', '--embeddings', run/'predict'/'test.npz',
+         '--train_embeddings', run/'embeddings'/'train.npz', '--signal_classes', '[2]', '--output', d,
+         '--progress', 'false', '--seed', a.seed, '--n_null', a.null, '--n_toys', a.toys, '--overwrite')
+    sw = json.loads((d/'sweep.json').read_text())['tests']
+    out = dict(seed=a.seed, fit_seconds=fit_s, knn=json.loads((run/'results.json').read_text())['test_knn_accuracy'],
+               tests={k: dict(fraction=v['fraction'], median=v['median'], lo=v['lo'], hi=v['hi'],
+                              crossing=crossing(v['fraction'], v['median'])) for k, v in sw.items()})
+    print(f"toy jets seed {a.seed}: training {fit_s:.0f} s, kNN (known classes) {out['knn']}")
+    for test, v in out['tests'].items():
+        zs = ', '.join(f'{f:.1%}: {m:.2f}' for f, m in zip(v['fraction'], v['median']))
+        print(f"{test:12s} Z=3 at {'never' if v['crossing'] is None else format(v['crossing'], '.2%')} | {zs}")
+    if a.out: Path(a.out).write_text(json.dumps(out, indent=1))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--seed', type=int, default=1, help='generation and training seed')
@@ -72,7 +100,9 @@ def main():
     ap.add_argument('--work', default='/tmp/sscl_bench_jets')
     ap.add_argument('--out', default=None)
     ap.add_argument('--tables-only', action='store_true', help='recompute the kNN tables of a finished run into --out')
+    ap.add_argument('--toy', action='store_true', help='the toy jets instead (3-prong held out), same sizes and tests')
     a = ap.parse_args()
+    if a.toy: return toy(a)
     work = Path(a.work)/f'seed{a.seed}'
     data = Path(a.data or Path(a.work)/f'data_seed{a.seed}')
     cfg = yaml.safe_load((ROOT/'configs'/'jets'/'pythia_supcon.yaml').read_text())['data']['init_args']
