@@ -67,6 +67,7 @@ def toy(a):
     sscl('fit', '--config', ROOT/'configs'/'toyjets_supcon.yaml', '--data.init_args.n_per_class', 32000,
          '--data.init_args.exclude_classes', '[2]', '--data.init_args.test_fraction', 0.5,
          '--data.init_args.sim_seed', a.seed, '--seed_everything', a.seed, '--trainer.default_root_dir', run,
+         '--trainer.max_epochs', a.epochs,
          '--trainer.enable_progress_bar', 'false', *(['--overwrite'] if run.exists() else []))
     fit_s = time.time() - t
     sscl('predict', '--config', run/'config.yaml', '--ckpt_path', run/'checkpoints'/'last.ckpt',
@@ -79,7 +80,7 @@ def toy(a):
     out = dict(seed=a.seed, fit_seconds=fit_s, knn=json.loads((run/'results.json').read_text())['test_knn_accuracy'],
                tests={k: dict(fraction=v['fraction'], median=v['median'], lo=v['lo'], hi=v['hi'],
                               crossing=crossing(v['fraction'], v['median'])) for k, v in sw.items()})
-    print(f"toy jets seed {a.seed}: training {fit_s:.0f} s, kNN (known classes) {out['knn']}")
+    print(f"toy jets seed {a.seed}: training {a.epochs} epochs {fit_s:.0f} s, kNN (known classes) {out['knn']}")
     for test, v in out['tests'].items():
         zs = ', '.join(f'{f:.1%}: {m:.2f}' for f, m in zip(v['fraction'], v['median']))
         print(f"{test:12s} Z=3 at {'never' if v['crossing'] is None else format(v['crossing'], '.2%')} | {zs}")
