@@ -158,6 +158,7 @@ def iter_chunks(path:Path, # one ROOT file
                 raise ValueError(f'{path}: some jets in entries {start}+ are not labelled {label}')
             yield start, a
 
+# %% ../nbs/10_jets.ipynb #b5621a47
 def read_jetclass(root:Path, # JetClass's folder
                   split:str, # 'train', 'val' or 'test'
                   classes:list[str], # class names; the label is the index in this list
@@ -335,6 +336,17 @@ def _jet_row(constituents, jet) -> list[float]:
     return [jet.pt(), jet.eta(), jet.phi_std(), jet.e(), len(constituents), softdrop_mass(constituents),
             *nsubjettiness(constituents)]
 
+# %% ../nbs/10_jets.ipynb #0c18050e
+def _visible(event, max_eta:float) -> list:
+    "FastJet inputs of the visible final-state particles with |eta| < max_eta, each knowing its index in `event`."
+    fj, out = _need('fastjet'), []
+    for i in range(event.size()):
+        p = event[i]
+        if p.isFinal() and p.isVisible() and abs(p.eta()) < max_eta:
+            out.append(fj.PseudoJet(p.px(), p.py(), p.pz(), p.e()))
+            out[-1].set_user_index(i)
+    return out
+
 # %% ../nbs/10_jets.ipynb #3eee5c8d
 def generate_jets(process:str, # class name: a key of PYTHIA_PROCESSES
                   n_jets:int, # jets wanted
@@ -357,13 +369,8 @@ def generate_jets(process:str, # class name: a key of PYTHIA_PROCESSES
         if events > (max_events or 50 * n_jets):
             raise RuntimeError(f'{process}: only {len(jets)} of {n_jets} jets in {events - 1} events')
         if not py.next(): continue
-        ev, inputs = py.event, []
-        for i in range(ev.size()):
-            p = ev[i]
-            if p.isFinal() and p.isVisible() and abs(p.eta()) < max_eta + radius + 0.2:
-                inputs.append(fj.PseudoJet(p.px(), p.py(), p.pz(), p.e()))
-                inputs[-1].set_user_index(i)
-        cs = fj.ClusterSequence(inputs, jet_def)
+        ev = py.event
+        cs = fj.ClusterSequence(_visible(ev, max_eta + radius + 0.2), jet_def)
         res = resonances(ev, RESONANCE[process]) if process in RESONANCE else None
         for jet in fj.sorted_by_pt(cs.inclusive_jets(pt_range[0] * 0.8))[:2]:
             if not (pt_range[0] < jet.pt() < pt_range[1] and abs(jet.eta()) < max_eta): continue
@@ -402,6 +409,18 @@ def _generate_file(root, task, pt_range) -> Path:
     if not path.exists(): write_jetclass(path, generate_jets(c, n, s, pt_range))
     return path
 
+# %% ../nbs/10_jets.ipynb #cd1363b7
+def _claim_folder(root:Path, settings:dict):
+    "Write the manifest of a new set into an empty or new `root`; accept `root` if it holds the same set; else refuse."
+    man = root/JETS_MANIFEST
+    if man.exists():
+        old = json.loads(man.read_text())
+        if old != settings:
+            raise ValueError(f'{root} holds generated jets with other settings ({old}); choose another folder')
+    elif root.exists() and any(root.iterdir()):
+        raise ValueError(f'{root} is not empty and sscl did not generate it: choose an empty or new folder')
+    else: write_text(man, json.dumps(settings, indent=1))
+
 # %% ../nbs/10_jets.ipynb #dae84468
 def generate_jetclass(root:Path, # folder to write (created; JetClass's layout)
                       classes:list[str]=('qcd', 'wqq', 'zqq', 'ttbar', 'hbb'), # classes to generate
@@ -421,14 +440,7 @@ def generate_jetclass(root:Path, # folder to write (created; JetClass's layout)
     fractions = dict(fractions or {'train': 0.7, 'val': 0.1, 'test': 0.2})
     settings = {'classes': classes, 'n_per_class': n_per_class, 'seed': seed, 'fractions': fractions,
                 'jets_per_file': jets_per_file, 'pt_range': list(pt_range), 'version': 1}
-    man = root/JETS_MANIFEST
-    if man.exists():
-        old = json.loads(man.read_text())
-        if old != settings:
-            raise ValueError(f'{root} holds generated jets with other settings ({old}); choose another folder')
-    elif root.exists() and any(root.iterdir()):
-        raise ValueError(f'{root} is not empty and sscl did not generate it: choose an empty or new folder')
-    else: write_text(man, json.dumps(settings, indent=1))
+    _claim_folder(root, settings)
     tasks = [t for t in _jet_tasks(classes, n_per_class, fractions, jets_per_file, seed)
              if not (root/JETCLASS_SPLITS[t[1]]/f'{JETCLASS_PROCESSES[t[0]][0]}_{t[2]:03d}.root').exists()]
     bar = tqdm(total=sum(t[3] for t in tasks), desc='generating jets', unit='jet', disable=not progress)
@@ -476,7 +488,8 @@ class JetClassStream(IterableDataset):
         dist = torch.distributed.is_available() and torch.distributed.is_initialized()
         # read here, in the rank's main process: DataLoader workers do not see the process group
         self.rank, self.world = (torch.distributed.get_rank(), torch.distributed.get_world_size()) if dist else (0, 1)
-        self.entries = None  # jets per file, read when DDP needs equal batch counts
+        self.entries = None  # jets per file, for equal batch counts under DDP: counted once here, not in each worker
+        if self.world > 1: self.entries = [_need('uproot').open(p)['tree'].num_entries for p, _, _ in self.files]
 
     def shard(self) -> tuple[int, int]:
         "(this reader's number, number of readers) over DDP ranks and DataLoader workers."
@@ -487,6 +500,7 @@ class JetClassStream(IterableDataset):
 
     def __iter__(self): return self._stream()
 
+# %% ../nbs/10_jets.ipynb #4f611e38
 @patch
 def _chunks(self:JetClassStream, k:int):
     "Yield (x [n, P, F], y [n], idx [n]) chunk by chunk from file k; idx = file number << 32 + entry."
@@ -507,6 +521,15 @@ def _batches(self:JetClassStream, x:np.ndarray, y:np.ndarray, idx:np.ndarray, or
                'domain': torch.zeros(len(take), dtype=torch.long)}
 
 @patch
+def batch_limit(self:JetClassStream, n:int) -> int:
+    "The batches every one of `n` readers can make: ranks that step unevenly would wait for each other forever."
+    if self.entries is None:
+        uproot = _need('uproot')
+        self.entries = [uproot.open(p)['tree'].num_entries for p, _, _ in self.files]
+    return min(sum(self.entries[me::n]) // self.batch_size for me in range(n))
+
+# %% ../nbs/10_jets.ipynb #ec9904d3
+@patch
 def _stream(self:JetClassStream):
     "Batches of this reader's files: four read side by side, `buffer` jets shuffled together, then the next block."
     me, n = self.shard()
@@ -520,14 +543,6 @@ def _stream(self:JetClassStream):
     live, block = [self._chunks(todo.pop()) for _ in range(min(4, len(todo)))], []
     limit = self.batch_limit(n) if self.world > 1 else None  # DDP: every rank the same number of batches
     yield from itertools.islice(self._blocks(live, block, todo, rng), limit)
-
-@patch
-def batch_limit(self:JetClassStream, n:int) -> int:
-    "The batches every one of `n` readers can make: ranks that step unevenly would wait for each other forever."
-    if self.entries is None:
-        uproot = _need('uproot')
-        self.entries = [uproot.open(p)['tree'].num_entries for p, _, _ in self.files]
-    return min(sum(self.entries[me::n]) // self.batch_size for me in range(n))
 
 @patch
 def _blocks(self:JetClassStream, live, block, todo, rng):
@@ -589,6 +604,7 @@ class JetClassDataModule(PairDataModule):
                  'test': read_jetclass(root, 'test', **read)}
         return {k: Samples(torch.from_numpy(x), y, dom, classes=self.classes) for k, (x, y, dom) in parts.items()}
 
+# %% ../nbs/10_jets.ipynb #b57a29cb
 @patch
 def train_dataloader(self:JetClassDataModule):
     "In memory: as every data module. Streaming: every training file of the kept classes, chunk by chunk."
