@@ -9,20 +9,13 @@ where it crosses 3, and the times of generation, training and discovery.
 
 usage: python bench/jets_pythia.py --seed 1 [--epochs 20] [--null 200] [--toys 20] [--out bench/results/NAME.json]
        python bench/jets_pythia.py --toy --seed 1 (the toy jets of sscl.pairs, 3-prong jets held out, for comparison)"""
-import argparse, json, subprocess, sys, time
+import argparse, json, sys, time
 from pathlib import Path
 import numpy as np, yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT/'bench'))
-from discovery_synthetic import crossing  # noqa: E402
-
-
-def sscl(*args):
-    "Run an sscl command; stop the bench with its output if it fails."
-    r = subprocess.run([sys.executable, '-m', 'sscl', *map(str, args)], capture_output=True, text=True)
-    if r.returncode: sys.exit(f'sscl {args[0]} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}')
-    return r.stdout
+from discovery_synthetic import crossing, sscl  # noqa: E402  (the same command runner and Z = 3 crossing)
 
 
 def observables(root, split, classes, cap):
