@@ -7,14 +7,16 @@ DAEMONS = ('munged', 'slurmctld', 'slurmd', 'sbatch', 'scontrol', 'squeue', 'sca
 def why_not() -> str|None:
     "The reason a local cluster cannot start here, or None."
     if os.geteuid() != 0: return 'the SLURM tests start slurmctld/slurmd/munged and must run as root (CI does)'
-    missing = [d for d in DAEMONS if not shutil.which(d) and not Path(f'/usr/sbin/{d}').exists()]
+    missing = [d for d in DAEMONS if not _which(d)]
     if missing: return f'SLURM is not installed ({", ".join(missing)} missing): apt-get install slurmctld slurmd slurm-client munge'
     return None
 
 def _free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-def _exe(name): return shutil.which(name) or f'/usr/sbin/{name}'
+def _which(name): return shutil.which(name)  # on the PATH (root's PATH holds /usr/sbin)
+
+def _exe(name): return _which(name) or name
 
 class LocalSlurm:
     "Start with `start()`, stop with `stop()`; `env` holds SLURM_CONF for the client commands."

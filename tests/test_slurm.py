@@ -4,13 +4,14 @@ from pathlib import Path
 import pytest, yaml, torch
 from helpers import ROOT, sscl
 from slurm_cluster import LocalSlurm, why_not
+from conftest import tool_missing
 
 STEPS_PER_EPOCH = 10  # 1,295 digits training samples, 2 ranks of 64 with drop_last: 647 // 64
 
 @pytest.fixture(scope='module')
 def cluster(tmp_path_factory):
     reason = why_not()
-    if reason: pytest.skip(reason)
+    if reason: tool_missing(reason)
     c = LocalSlurm(tmp_path_factory.mktemp('slurm')).start()
     yield c
     c.stop()
