@@ -50,11 +50,18 @@ def settings_path(path:str|None=None) -> Path|None:
     home = Path('~/.config/sscl/slurm.yaml').expanduser()
     return home if home.exists() else None
 
+_NO_SETTINGS = (
+    'no SLURM settings file (--settings, $SSCL_SLURM_SETTINGS or ~/.config/sscl/slurm.yaml): using the built-in Cannon '
+    'example (module load python/3.10.13-fasrc01, mamba activate sscl, partition gpu_test); write your own with '
+    '`mkdir -p ~/.config/sscl && sscl slurm settings > ~/.config/sscl/slurm.yaml` and edit it'
+)
+
 def load_settings(path:str|None=None) -> dict:
     "Cluster settings, validated: every partition has gpus_per_node and max_time."
     p = settings_path(path)
     if p is not None and not p.exists():
         raise FileNotFoundError(f'SLURM settings file {p} does not exist (a template: slurm/cannon.yaml)')
+    if p is None: print(f'sscl slurm: {_NO_SETTINGS}', file=sys.stderr)
     s = read_yaml(p, 'SLURM settings file') if p else yaml.safe_load(CANNON)
     src = str(p or 'the built-in Cannon settings')
     if not isinstance(s.get('partitions'), dict) or not s['partitions']:
@@ -205,12 +212,13 @@ def _fit_args(job) -> list[str]:
 
 def sbatch_script(job:dict, # from `plan_job`
                   config_file:str|None=None, # the config the job reads; None: job['config']
+                  written:bool=True, # the script is saved as <run>/submit.sbatch (False: a dry run's print)
                  ) -> str:
     "The text of the batch script for `job`."
     run, cfg = str(job['run']), config_file or str(job['config'])
     sweep = job['sweep']
-    head = ['#!/bin/bash', f'# Written by `sscl slurm submit` (sscl {sscl.__version__}); '
-            f'submit again with: sbatch {run}/submit.sbatch']
+    again = f'submit again with: sbatch {run}/submit.sbatch' if written else 'dry run: this script was not saved'
+    head = ['#!/bin/bash', f'# Written by `sscl slurm submit` (sscl {sscl.__version__}); {again}']
     head += _directives(job, f'{run}/%a' if sweep else run, 'slurm-%A_%a' if sweep else 'slurm-%j')
     body = ['', 'set -eo pipefail', job['setup'].rstrip(), 'export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}']
     fit = ['srun', 'python', '-m', 'sscl', 'fit', shlex.quote(f'--config={cfg}'), *_fit_args(job)]
@@ -268,7 +276,7 @@ def submit(job:dict, # from `plan_job`
             f'{run} already holds checkpoints: pass --overwrite to train into it again, or set another'
             ' trainer.default_root_dir'
         )
-    text = sbatch_script({**job, 'overwrite': overwrite}, str(run/'job_config.yaml'))
+    text = sbatch_script({**job, 'overwrite': overwrite}, str(run/'job_config.yaml'), written=not dry_run)
     print(text)
     if dry_run: return None
     run.mkdir(parents=True, exist_ok=True)
@@ -335,6 +343,7 @@ def slurm_parser():
         prog='sscl slurm', description='Batch jobs for SLURM clusters (Cannon): scripts, submission, sweeps.'
     )
     sub = p.add_subparsers(dest='action', required=True)
+    sub.add_parser('settings', help='print the example settings file (Cannon) to copy to ~/.config/sscl/slurm.yaml')
     s = sub.add_parser('submit', help='write the batch script of a training config next to its run and sbatch it')
     s.add_argument('--config', required=True, help='training config (sscl fit YAML)')
     s.add_argument('--gpus', type=int, help='devices per node = tasks per node (CPU processes on a CPU partition)')
@@ -359,9 +368,14 @@ def slurm_parser():
 
 # %% ../nbs/09_slurm.ipynb #48690fec
 def slurm_main(argv:list[str]) -> int:
-    "`sscl slurm submit ...`"
+    "`sscl slurm submit ...` and `sscl slurm settings`"
     a = slurm_parser().parse_args(argv)
-    job = plan_job(a.config, a.gpus, a.nodes, a.partition, a.time, a.sweep, load_settings(a.settings), a.sync_batchnorm)
+    if a.action == 'settings':
+        print(CANNON, end='')
+        return 0
+    settings = load_settings(a.settings)
+    print(f"# cluster settings: {settings['source']}")
+    job = plan_job(a.config, a.gpus, a.nodes, a.partition, a.time, a.sweep, settings, a.sync_batchnorm)
     job_id = submit(job, a.dry_run, a.overwrite)
     world = job['gpus'] * job['nodes']
     if job['batch_size']:

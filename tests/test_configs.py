@@ -1,5 +1,6 @@
 """Every config in configs/ runs: a fast dev run (one training and one validation batch) of `sscl fit` on tiny data
 written in the real on-disk format, with the config's own model, optimizer, scheduler and trainer settings."""
+import re
 import pytest, torch
 from conftest import ROOT
 from helpers import sscl, write_imagenette, write_cifar, write_simclr_v1_checkpoint
@@ -48,3 +49,28 @@ def test_synthetic_benchmark_trains_supcon_on_one_view():
     assert r.returncode == 0, r.stderr[-2000:]
     data = yaml.safe_load(r.stdout)['data']['init_args']
     assert (data['mode'], data['n_views']) == ('labels', 1), data
+
+def test_environment_yml_pins_match_settings(root):
+    "slurm/environment.yml (mamba on Cannon) asks conda-forge for the same version ranges as settings.ini."
+    import configparser
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+    cfg = configparser.ConfigParser(); cfg.read(root/'settings.ini')
+    reqs = {Requirement(r).name.lower(): Requirement(r).specifier for r in cfg['DEFAULT']['requirements'].split()}
+    env = yaml.safe_load((root/'slurm'/'environment.yml').read_text())
+    conda = [d for d in env['dependencies'] if isinstance(d, str)]
+    conda_name = {'pytorch': 'torch'}  # conda-forge's names for PyPI's
+    seen = set()
+    for dep in conda:
+        name, spec = re.match(r'([A-Za-z0-9_.-]+)(.*)', dep).groups()
+        if name == 'python':
+            assert SpecifierSet(spec).contains(cfg['DEFAULT']['min_python']), f'{dep} excludes min_python'
+            continue
+        pypi = conda_name.get(name, name).lower()
+        if pypi == 'pip': continue
+        assert pypi in reqs, f'environment.yml installs {name}, which settings.ini does not require'
+        assert SpecifierSet(spec) == reqs[pypi], f'environment.yml pins {dep}; settings.ini says {pypi}{reqs[pypi]}'
+        seen.add(pypi)
+    assert {'torch', 'torchvision', 'lightning', 'numpy'} <= seen, seen
+    pip = next(d['pip'] for d in env['dependencies'] if isinstance(d, dict))
+    assert pip == ['-e ..'], 'sscl itself is installed from the checkout (pip -e ..), with the rest of its requirements'
