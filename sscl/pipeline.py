@@ -11,16 +11,17 @@ import numpy as np
 import torch
 import yaml
 from .io import read_yaml, write_text, save_figure, expand_path, mark_dir, read_mark, check_fit_configs, MARK
+from .io import option_value
 from .plots import corner_plot, plot_confusion, accuracy_bars
 from .semisup import pseudo_label, save_pseudo_labels, label_test, accuracies, INDUCTIVE, VOTES
 from .semisup import domain_auc, source_cv_accuracy, select_label_free
 
 # %% auto #0
 __all__ = ['PIPELINE_KEYS', 'PSEUDO_LABEL_DEFAULTS', 'EVALUATE_DEFAULTS', 'PIPELINE_FILES', 'set_dotted', 'apply_overrides',
-           'model_key', 'Round', 'Plan', 'plan_pipeline', 'build_datamodule', 'aligned', 'round_command', 'run_round',
-           'label_draws', 'draw_summary', 'score_round', 'label_free_scores', 'raw_baselines', 'pipeline_plots',
-           'report_md', 'prepare_dir', 'write_rounds', 'check_rounds', 'pseudo_step', 'run_pipeline', 'pipeline_parser',
-           'pipeline_main']
+           'model_key', 'Round', 'Plan', 'override_pipeline', 'plan_pipeline', 'build_datamodule', 'aligned',
+           'round_command', 'run_round', 'label_draws', 'draw_summary', 'score_round', 'label_free_scores',
+           'raw_baselines', 'pipeline_plots', 'report_md', 'prepare_dir', 'write_rounds', 'check_rounds', 'pseudo_step',
+           'run_pipeline', 'pipeline_parser', 'dotted_options', 'pipeline_main']
 
 # %% ../nbs/07b_pipeline.ipynb #d4b79bd4
 def set_dotted(cfg:dict, # a nested config, changed in place
@@ -88,6 +89,7 @@ class Plan:
     pseudo_label:dict=field(default_factory=lambda: dict(PSEUDO_LABEL_DEFAULTS)) # `pseudo_label` arguments
     evaluate:dict=field(default_factory=lambda: dict(EVALUATE_DEFAULTS)) # the vote that scores each round
     baselines:bool=True # raw-input baselines in the report
+    overrides:dict=field(default_factory=dict) # command-line overrides of the config, {dotted key: value}
 
     def __getitem__(self, name:str) -> Round:
         "The round called `name`."
@@ -116,10 +118,41 @@ def _labelled(base:dict, # the base fit config
     if init == 'round1': out_i[model_key(base, 'pretrain_ckpt')] = str(out/f'round{i - 1}'/'checkpoints'/'last.ckpt')
     return out_i
 
+# %% ../nbs/07b_pipeline.ipynb #ffd1385f
+_FIT_SECTIONS = ('round1', 'round2', 'adaptation')  # their keys are dotted `sscl fit` keys
+_PLAIN_SECTIONS = ('labels', 'pseudo_label', 'evaluate')  # their keys are plain names
+
+def override_pipeline(cfg:dict, # a pipeline config, changed in place
+                      key:str, # dotted, e.g. 'cycles', 'labels.labels_per_class', 'round2.trainer.max_epochs'
+                      value, # the value to set
+                     ) -> dict:
+    "Set one command-line override in a pipeline config; KeyError for a key the config cannot hold."
+    head, _, rest = key.partition('.')
+    if head not in PIPELINE_KEYS:
+        raise KeyError(f'--{key}: unknown pipeline key {head!r}; a pipeline config has ' + ', '.join(PIPELINE_KEYS))
+    if not rest:
+        cfg[head] = value
+        return cfg
+    if head == 'variants':
+        name, _, rest = rest.partition('.')
+        if not rest:
+            raise KeyError(f'--{key}: name a variant and a fit key, e.g. --variants.coral.trainer.max_epochs 5')
+        section = cfg.setdefault('variants', {}).setdefault(name, {})
+    elif head in _FIT_SECTIONS or head in _PLAIN_SECTIONS:
+        if head in _PLAIN_SECTIONS and '.' in rest: raise KeyError(f'--{key}: {head} holds plain names, not {rest!r}')
+        if not isinstance(cfg.get(head), dict): cfg[head] = {}
+        section = cfg[head]
+    else: raise KeyError(f'--{key}: {head} is one value; set it with --{head} VALUE')
+    section[rest] = value
+    return cfg
+
 # %% ../nbs/07b_pipeline.ipynb #1bea978c
-def _read_pipeline_config(path:Path) -> dict:
-    "The pipeline config's settings, checked; KeyError or ValueError naming what is wrong."
+def _read_pipeline_config(path:Path, # the pipeline config file
+                          overrides:dict|None=None, # {dotted key: value} from the command line, over the file's
+                         ) -> dict:
+    "The pipeline config's settings with the overrides, checked; KeyError or ValueError naming what is wrong."
     cfg = read_yaml(path, 'pipeline config')
+    for k, v in (overrides or {}).items(): override_pipeline(cfg, k, v)
     unknown = sorted(set(cfg) - set(PIPELINE_KEYS))
     if unknown: raise KeyError(f'{path}: unknown keys {unknown}; a pipeline config has ' + ', '.join(PIPELINE_KEYS))
     if 'base' not in cfg: raise KeyError(f'{path}: `base` (the sscl fit config every round starts from) is required')
@@ -146,10 +179,11 @@ def _read_pipeline_config(path:Path) -> dict:
 
 # %% ../nbs/07b_pipeline.ipynb #1d4388f9
 def plan_pipeline(path:str|Path, # the pipeline config file
+                  overrides:dict|None=None, # {dotted key: value} from the command line
                  ) -> Plan:
     "Every round of a pipeline config as a complete `sscl fit` config, checked before anything runs."
     path = Path(path)
-    cfg = _read_pipeline_config(path)
+    cfg = _read_pipeline_config(path, overrides)
     base = read_yaml(path.parent/cfg['base'], 'base config')
     out = expand_path(cfg.get('dir') or f'runs/{path.stem}', 'dir')
     later = dict(cfg.get('round2') or {})
@@ -169,7 +203,7 @@ def plan_pipeline(path:str|Path, # the pipeline config file
         rounds.append(Round(f'{last.name}_{name}', config, adapted=True))
     for r in rounds: set_dotted(r.config, 'trainer.default_root_dir', str(out/r.name))
     return Plan(out, rounds, {**PSEUDO_LABEL_DEFAULTS, **(cfg.get('pseudo_label') or {})},
-                {**EVALUATE_DEFAULTS, **(cfg.get('evaluate') or {})}, cfg.get('baselines', True))
+                {**EVALUATE_DEFAULTS, **(cfg.get('evaluate') or {})}, cfg.get('baselines', True), dict(overrides or {}))
 
 # %% ../nbs/07b_pipeline.ipynb #d62980a3
 def build_datamodule(fit_cfg:dict, # a fit config with a `data` section
@@ -378,6 +412,8 @@ def report_md(cfg_path:Path, # the pipeline config
              f'{type(dm).__name__}: {len(dm.splits["train"])} training samples of which {n_known} labelled, '
              f'{len(dm.splits["test"])} test samples. Each accuracy labels the test samples from the {n_known} known '
              f'labels only ({_vote(plan.evaluate)}).', '']
+    if plan.overrides:
+        lines += ['Command-line overrides: ' + ', '.join(f'`--{k} {v}`' for k, v in plan.overrides.items()), '']
     also = plan.evaluate.get('also')
     if also:
         other = _vote({'k': plan.evaluate['k'], 'method': also})
@@ -500,10 +536,11 @@ def _class_names(dm) -> list[str]:
 def run_pipeline(config:str|Path, # pipeline config file
                  overwrite:bool=False, # replace an existing pipeline directory
                  resume:bool=False, # keep finished rounds and continue the others
+                 overrides:dict|None=None, # {dotted key: value} over the config's (`--round2.trainer.max_epochs 5`)
                 ) -> dict:
     """Round 1 -> pseudo-labels -> round 2 (-> more cycles) (-> adapted last round) -> report.md; returns the report's
     table."""
-    plan = plan_pipeline(config)
+    plan = plan_pipeline(config, overrides)
     dm = build_datamodule(plan.rounds[0].config)
     check_rounds(plan)  # every round parses before anything is deleted or trained
     prepare_dir(plan.dir, overwrite, resume)
@@ -547,11 +584,27 @@ def pipeline_parser():
     )
     p.add_argument('--overwrite', action='store_true', help='replace an existing pipeline directory')
     p.add_argument('--resume', action='store_true', help='keep finished rounds, continue the others')
+    p.epilog = ('Any key of the config can be changed as --KEY VALUE, dotted: --cycles 1, --labels.labels_per_class 2, '
+                '--round2.trainer.max_epochs 5, --variants.coral.model.init_args.coral 1.0')
     return p
+
+def dotted_options(args:list[str], # what argparse left: `--key value` or `--key=value` pairs
+                   prog:str='sscl pipeline', # for the message
+                  ) -> dict:
+    "{dotted key: value} of command-line overrides, values read as YAML; ValueError for anything else."
+    out, it = {}, iter(args)
+    for a in it:
+        if not a.startswith('--') or a == '--': raise ValueError(f'{prog}: unexpected argument {a!r}')
+        key, eq, value = a[2:].partition('=')
+        if not eq:
+            value = next(it, None)
+            if value is None or value.startswith('--'): raise ValueError(f'{prog}: --{key} needs a value')
+        out[key] = option_value(value)
+    return out
 
 def pipeline_main(argv:list[str], # the arguments after `sscl pipeline`
                  ) -> int:
-    "`sscl pipeline --config FILE.yaml [--overwrite | --resume]`."
-    a = pipeline_parser().parse_args(argv)
-    run_pipeline(a.config, a.overwrite, a.resume)
+    "`sscl pipeline --config FILE.yaml [--overwrite | --resume] [--KEY VALUE ...]`."
+    a, rest = pipeline_parser().parse_known_args(argv)
+    run_pipeline(a.config, a.overwrite, a.resume, dotted_options(rest))
     return 0

@@ -114,11 +114,15 @@ def test_digits_pipeline(tmp_path):
 def test_mnist1d_pipeline(tmp_path):
     "The same pipeline on time series: MNIST-1D's own test split, one label per class, scores checked by hand."
     cfg, p = _short_configs(tmp_path, 'mnist1d_pipeline.yaml', 'mnist1d_simclr.yaml', epochs=1, pseudo_threshold=0.0)
-    r = sscl('pipeline', '--config', cfg, cwd=tmp_path)
+    # dotted overrides of the pipeline config, as with sscl fit: one cycle instead of the config's, round 2's epochs
+    r = sscl('pipeline', '--config', cfg, '--cycles', '1', '--round2.trainer.max_epochs=2', cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     run = tmp_path/'run'
     table = yaml.safe_load((run/'report.json').read_text())['table']
-    assert {'raw 1-NN', 'raw logistic regression', 'raw LabelSpreading', 'round1', 'round3'} <= set(table)
+    assert {'raw 1-NN', 'raw logistic regression', 'raw LabelSpreading', 'round1', 'round2'} <= set(table)
+    assert 'round3' not in table and p.get('cycles', 1) != 1
+    assert yaml.safe_load((run/'round2.yaml').read_text())['trainer']['max_epochs'] == 2
+    assert '`--cycles 1`, `--round2.trainer.max_epochs 2`' in (run/'report.md').read_text()
     dm = _known(yaml.safe_load((run/'round1.yaml').read_text())['data'])
     known, tr_idx, te_idx = dm.known_labels.numpy(), dm.splits['train'].numpy(), dm.splits['test'].numpy()
     assert len(te_idx) == 1000 and (known >= 0).sum() == 10  # MNIST-1D's own test split
