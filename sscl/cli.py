@@ -89,6 +89,8 @@ def main(argv:list[str]|None=None, # arguments after the program name; `sys.argv
         ) -> int:
     "Entry point of the `sscl` console script; returns the exit status."
     argv = sys.argv[1:] if argv is None else list(argv)
+    # as `python -m sscl` does: modules in the working directory (your own encoder, `my_enc.MyEnc`) can be named
+    if os.getcwd() not in sys.path and '' not in sys.path: sys.path.insert(0, os.getcwd())
     if argv and argv[0] in ('-h', '--help'):
         print(usage())
         return 0

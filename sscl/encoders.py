@@ -33,7 +33,7 @@ def activation(name:str) -> nn.Module:
 class MLP(nn.Sequential):
     "Fully connected layers: Linear -> activation (-> dropout) for each hidden size, then Linear to `output_dim`."
     def __init__(self,
-                 input_dim:int, # size of the input features
+                 input_dim:int|None=None, # size of the input; None: set later by `set_input_dim` (a head of a model)
                  hidden_dims:list[int]=(), # sizes of the hidden layers, in order
                  output_dim:int=8, # size of the output (the embedding, or the projection)
                  activation:str='relu', # activation after each hidden layer
@@ -42,14 +42,23 @@ class MLP(nn.Sequential):
                 ):
         layers, d = [], input_dim
         for h in hidden_dims:
-            layers += [nn.Linear(d, h), globals()['activation'](activation)] + (
+            first = nn.Linear(d, h) if d is not None else nn.LazyLinear(h)
+            layers += [first, globals()['activation'](activation)] + (
                 [nn.Dropout(dropout)] if dropout else []
             )
             d = h
-        layers.append(nn.Linear(d, output_dim))
+        layers.append(nn.Linear(d, output_dim) if d is not None else nn.LazyLinear(output_dim))
         if output_activation: layers.append(globals()['activation'](output_activation))
         super().__init__(*layers)
         self.input_dim, self.output_dim = input_dim, output_dim
+
+    def set_input_dim(self, dim:int):
+        "Build the first layer for inputs of size `dim` (an MLP made without `input_dim`); ValueError if it has one."
+        if self.input_dim not in (None, dim):
+            raise ValueError(f'this MLP takes inputs of size {self.input_dim}, not {dim}')
+        if self.input_dim is None: self[0] = nn.Linear(dim, self[0].out_features)
+        self.input_dim = dim
+        return self
 
 # %% ../nbs/01_encoders.ipynb #0b544e10
 def freeze(module:nn.Module) -> nn.Module:

@@ -63,8 +63,14 @@ def _in_features(m:nn.Module|None) -> int|None:
 def check_heads_fit(dim:int|None, # the encoder's embedding size (its embed_dim / output_dim)
                     heads:dict, # {config key: module taking h}
                    ):
-    "ValueError naming a head whose first layer does not take the encoder's embedding size."
+    """Give each MLP head made without `input_dim` the encoder's embedding size; ValueError naming a head whose first
+    layer does not take it."""
     for key, m in heads.items():
+        if isinstance(m, MLP) and m.input_dim is None:
+            if not dim:
+                raise ValueError(f'model.{key} takes its input size from the encoder, which has no embed_dim: '
+                                 f'set model.{key}.init_args.input_dim')
+            m.set_input_dim(dim)
         n = _in_features(m)
         if dim and n and n != dim:
             raise ValueError(
@@ -120,6 +126,8 @@ class SimCLRModel(L.LightningModule):
         if lambda_align < 0: raise ValueError(f'lambda_align must be >= 0, got {lambda_align}')
         if domain_bn and not set_domain(domain_batch_norm(encoder, 2), None):
             raise ValueError(f'domain_bn: the encoder {type(encoder).__name__} has no BatchNorm1d/2d layer to adapt')
+        if any(isinstance(p, nn.parameter.UninitializedParameter) for p in encoder.parameters()):
+            raise ValueError('the encoder was made without its input size: set model.encoder.init_args.input_dim')
         self.encoder, self.classifier, self.domain_head = encoder, classifier, domain_head
         dim = getattr(encoder, 'embed_dim', None) or getattr(encoder, 'output_dim', None)
         if projector is None and dim is None: raise ValueError('the encoder has no embed_dim: pass a projector')

@@ -140,3 +140,35 @@ def test_discover_command_on_predict_files(tmp_path):
     assert (tmp_path/'out'/'report.md').exists() and (tmp_path/'out'/'sweep.png').exists() and 'NPLM: median Z' in r.stdout
     r = sscl('discover', '--config', tmp_path/'d.yaml')
     assert r.returncode == 1 and '--overwrite' in r.stderr
+
+MY_ENCODER = '''import torch
+from torch import nn
+
+class MyEnc(nn.Module):
+    "A user's encoder: flattened digits -> a hidden layer -> embed_dim."
+    def __init__(self, hidden: int = 32, embed_dim: int = 8):
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, embed_dim))
+
+    def forward(self, x):
+        return self.net(x)
+'''
+
+def test_own_encoder_from_the_working_directory_and_any_embed_dim(tmp_path):
+    """A module in the working directory is found by `sscl` (no PYTHONPATH), and the encoder's embedding size feeds
+    the projector: changing embed_dim alone used to fail with 'mat1 and mat2 shapes cannot be multiplied'."""
+    (tmp_path/'my_enc.py').write_text(MY_ENCODER)
+    cfg = ROOT/'configs'/'digits_simclr.yaml'
+    r = sscl('fit', '--config', cfg, '--model.encoder.help', 'my_enc.MyEnc', cwd=tmp_path)
+    assert r.returncode == 0 and '--model.encoder.hidden HIDDEN' in r.stdout, r.stderr[-2000:]
+    for name, enc in (('own', ['--model.encoder', 'my_enc.MyEnc', '--model.encoder.init_args.embed_dim', '5']),
+                      ('builtin', ['--model.encoder.init_args.embed_dim', '5'])):
+        r = sscl('fit', '--config', cfg, *enc, '--trainer.max_epochs', '1', '--trainer.limit_train_batches', '2',
+                 '--trainer.limit_val_batches', '1', '--trainer.default_root_dir', tmp_path/name, cwd=tmp_path)
+        assert r.returncode == 0, (name, r.stderr[-3000:])
+        h = np.load(tmp_path/name/'embeddings'/'test.npz')['h']
+        assert h.shape[1] == 5, (name, h.shape)
+        sd = torch.load(tmp_path/name/'checkpoints'/'last.ckpt', weights_only=True)['state_dict']
+        assert sd['projector.0.weight'].shape == (64, 5)  # the projector's first layer takes the 5-dim embedding
+        assert ('encoder.net.1.weight' in sd) == (name == 'own')
