@@ -442,32 +442,43 @@ def after_fit(self:SSCLCli):
 
 # %% ../nbs/05_cli.ipynb #3264ef10
 def report_run(run:Path, k:int=20, classes=None) -> dict:
-    "kNN accuracy of embeddings/test.npz (trained classes) against embeddings/train.npz, plots; results.json."
+    """kNN accuracy of embeddings/test.npz (labelled rows of trained classes) against embeddings/train.npz (its
+    labelled rows), plots; results.json. Without labels there is no accuracy (None), and that is said."""
     import matplotlib.pyplot as plt
     tr, te = np.load(run/'embeddings'/'train.npz'), np.load(run/'embeddings'/'test.npz')
-    known = np.isin(te['y'], tr['y'])  # classes held out of training cannot be voted for: scored apart
-    held_out = sorted(set(te['y'][~known].tolist()))
-    acc = knn_accuracy(torch.from_numpy(te['h'][known]), torch.from_numpy(te['y'][known]), k,
-                       torch.from_numpy(tr['h']), torch.from_numpy(tr['y']))
+    ref = tr['y'] >= 0  # training rows with a label (-1: unlabelled)
+    known = np.isin(te['y'], tr['y'][ref]) & (te['y'] >= 0)  # held-out classes cannot be voted for: scored apart
+    held_out = sorted(set(te['y'][~known & (te['y'] >= 0)].tolist()))
+    acc = None
+    if known.any():
+        acc = knn_accuracy(torch.from_numpy(te['h'][known]), torch.from_numpy(te['y'][known]), k,
+                           torch.from_numpy(tr['h'][ref]), torch.from_numpy(tr['y'][ref]))
     res = {
         'test_knn_accuracy': acc,
         'knn_k': k,
         'n_train': len(tr['y']),
+        'n_train_labelled': int(ref.sum()),
         'n_test': int(known.sum()),
         'held_out_classes': held_out,
-        'n_test_held_out': int((~known).sum()),
+        'n_test_held_out': int(np.isin(te['y'], held_out).sum()),
+        'n_test_unlabelled': int((te['y'] < 0).sum()),
         'embed_dim': int(te['h'].shape[1]),
     }
     write_text(run/'results.json', json.dumps(res, indent=1))
     (run/'plots').mkdir(exist_ok=True)
-    fig = corner_plot(te['h'], te['y'], classes, title=f'test embedding, kNN accuracy {acc:.3f}')
+    title = 'test embedding' + (f', kNN accuracy {acc:.3f}' if acc is not None else ' (no labels)')
+    fig = corner_plot(te['h'], te['y'], classes, title=title)
     save_figure(fig, run / 'plots' / 'test_corner.png')
     plt.close(fig)
     if (run/'metrics.csv').exists(): loss_curves(run/'metrics.csv', run/'plots'/'loss.png')
+    if acc is None:
+        print(f'sscl: the test or training data have no labels: no kNN accuracy; embeddings in {run}/embeddings')
+        return res
     print(
         f'sscl: test kNN accuracy {acc:.3f} (k={k}, {known.sum()} test samples of the trained classes, neighbours'
-        f' from {len(tr["y"])} training samples'
-        + (f'; {(~known).sum()} of held-out classes {held_out} not scored' if held_out else '') + f'); run directory {run}'
+        f' from {ref.sum()} labelled training samples'
+        + (f'; {res["n_test_held_out"]} of held-out classes {held_out} not scored' if held_out else '')
+        + f'); run directory {run}'
     )
     return res
 

@@ -17,6 +17,7 @@ from .losses import SupConLoss
 from .encoders import MLP, domain_batch_norm, set_domain
 from .align import ALIGNMENTS, alignment_penalty
 from lightning.pytorch.cli import OptimizerCallable, LRSchedulerCallable
+from lightning.pytorch.utilities import rank_zero_info
 from .io import save_figure
 from .evaluate import knn_accuracy
 from .plots import corner_plot
@@ -114,6 +115,7 @@ class SimCLRModel(L.LightningModule):
                  scheduler_interval:str='step', # 'step' or 'epoch': when the scheduler steps
                  pretrain_ckpt:str|None=None, # start from the weights of an earlier run's checkpoint
                  knn_k:int=10, # neighbours of the online kNN accuracy
+                 knn_max_samples:int=5000, # the online kNN uses a seeded subsample of at most this many embeddings
                  plot_every_n_epochs:int=5, # corner plot of the validation embedding every n epochs (0: never)
                  channels_last:bool=False, # channels-last memory format for image encoders
                 ):
@@ -254,6 +256,22 @@ def on_test_epoch_start(self:SimCLRModel):
     "Start collecting the test embeddings."
     self._val = []
 
+# %% ../nbs/04_model.ipynb #d188db08
+@patch
+def _log_knn(self:SimCLRModel, h, y, stage):
+    "Log the leave-one-out kNN accuracy of the labelled rows of (h [N, d], y [N]), on a capped seeded subsample."
+    lab = torch.nonzero(y >= 0).squeeze(1)
+    if len(lab) < 2:
+        if not getattr(self, '_said_unlabelled', False) and not self.trainer.sanity_checking:
+            rank_zero_info(f'sscl: the {stage} data have no labels: no kNN accuracy is computed')
+            self._said_unlabelled = True
+        return
+    cap = self.hparams.get('knn_max_samples', 5000)
+    if len(lab) > cap:
+        pick = torch.randperm(len(lab), generator=torch.Generator().manual_seed(0))[:cap]  # [cap]
+        lab = lab[pick.to(lab.device)]
+    self.log(f'{stage}/knn_acc', knn_accuracy(h[lab], y[lab], self.hparams.knn_k), sync_dist=False, rank_zero_only=True)
+
 # %% ../nbs/04_model.ipynb #f8dcfcd3
 @patch
 def _eval_epoch_end(self:SimCLRModel, stage):
@@ -262,8 +280,7 @@ def _eval_epoch_end(self:SimCLRModel, stage):
     h, y = torch.cat([a for a, _ in self._val]), torch.cat([b for _, b in self._val])
     self._val = []
     if self.trainer.world_size > 1: h, y = self.all_gather(h).flatten(0, 1), self.all_gather(y).flatten(0, 1)
-    if len(y) > 1:
-        self.log(f'{stage}/knn_acc', knn_accuracy(h, y, self.hparams.knn_k), sync_dist=False, rank_zero_only=True)
+    self._log_knn(h, y, stage)
     every = self.hparams.plot_every_n_epochs
     if (
         stage == 'val'

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import lightning as L
+from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import Dataset, DataLoader, default_collate
 from fastcore.basics import patch
 from .io import safe_unpickle
@@ -16,14 +17,14 @@ from .augment import Views, digits_augment, simclr_augment, small_image_augment,
 from .augment import GaussianNoise, NoiseShift
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_NAMES', 'integer_labels', 'Samples', 'stratified_split', 'few_labels',
-           'ViewDataset', 'EvalDataset', 'BatchViews', 'check_data_settings', 'check_finite', 'PairDataModule',
-           'read_pseudo_labels', 'DigitsDataModule', 'ShiftedDigitsDataModule', 'data_root', 'load_image',
-           'scan_folder', 'ImageFolderDataModule', 'ImagenetteDataModule', 'NoisyImagenetteDataModule',
-           'CIFAR10DataModule', 'read_arrays', 'ArrayDataModule', 'simulate_gaussians', 'simulate_benchmark',
-           'simulate_jets', 'simulate_timeseries', 'GaussianClassesDataModule', 'ToyJetsDataModule',
-           'SyntheticBenchmarkDataModule', 'detector_smear', 'ShiftedToyJetsDataModule', 'ToyTimeSeriesDataModule',
-           'MNIST1DDataModule']
+__all__ = ['IMG_EXTS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_NAMES', 'ARRAY_SPLITS', 'integer_labels', 'Samples', 'stratified_split',
+           'few_labels', 'ViewDataset', 'EvalDataset', 'BatchViews', 'check_data_settings', 'check_finite',
+           'PairDataModule', 'read_pseudo_labels', 'DigitsDataModule', 'ShiftedDigitsDataModule', 'data_root',
+           'load_image', 'scan_folder', 'ImageFolderDataModule', 'ImagenetteDataModule', 'NoisyImagenetteDataModule',
+           'CIFAR10DataModule', 'read_arrays', 'array_splits', 'ArrayDataModule', 'simulate_gaussians',
+           'simulate_benchmark', 'simulate_jets', 'simulate_timeseries', 'GaussianClassesDataModule',
+           'ToyJetsDataModule', 'SyntheticBenchmarkDataModule', 'detector_smear', 'ShiftedToyJetsDataModule',
+           'ToyTimeSeriesDataModule', 'MNIST1DDataModule']
 
 # %% ../nbs/03_pairs.ipynb #35bf3f26
 def integer_labels(y, # labels: integers, or floats holding whole numbers
@@ -58,6 +59,13 @@ class Samples:
 
     def __len__(self): return len(self.y)
     def get(self, i): return self.loader(self.x[i]) if self.loader else self.x[i]
+
+    def join(self, other:Samples) -> Samples:
+        "These samples followed by `other`'s (tensor inputs of one shape, or lists of paths), one list of classes."
+        x = torch.cat([self.x, other.x]) if torch.is_tensor(self.x) else list(self.x) + list(other.x)
+        y, d = torch.cat([self.y, other.y]), torch.cat([self.domain, other.domain])
+        classes = self.classes + [c for c in other.classes if c not in self.classes]
+        return Samples(x, y, d, self.loader, classes)
 
 # %% ../nbs/03_pairs.ipynb #2d9de6a6
 def stratified_split(y:torch.Tensor, # labels
@@ -249,10 +257,16 @@ def setup(self:PairDataModule, stage:str|None=None):
     if self.splits is not None: return
     src = self.load()
     s = src.get('all') or src['train']
-    if 'test' in src: test_s, train_idx, test_idx = src['test'], torch.arange(len(s)), None
-    else: test_s, (train_idx, test_idx) = s, stratified_split(s.y, self.test_fraction, self.seed)
-    tr, va = stratified_split(s.y[train_idx], self.val_fraction, self.seed + 1)
-    train_idx, val_idx = train_idx[tr], train_idx[va]
+    n = len(s)  # the training samples; a validation file's follow them in `s`
+    if 'val' in src: s = s.join(src['val'])
+    if 'test' in src: test_s, train_idx, test_idx = src['test'], torch.arange(n), None
+    else: test_s, (train_idx, test_idx) = s, stratified_split(s.y[:n], self.test_fraction, self.seed)
+    if 'val' in src: val_idx = torch.arange(n, len(s))
+    else:
+        tr, va = stratified_split(s.y[train_idx], self.val_fraction, self.seed + 1)
+        train_idx, val_idx = train_idx[tr], train_idx[va]
+    g = torch.Generator().manual_seed(self.seed + 3)  # evaluation batches mix the classes, as training batches do
+    val_idx = val_idx[torch.randperm(len(val_idx), generator=g)]
     unknown = sorted(set(self.exclude_classes) - set(s.y.tolist()))
     if unknown:
         raise ValueError(f'exclude_classes {unknown} are not in the data; its classes are {sorted(set(s.y.tolist()))}')
@@ -265,6 +279,7 @@ def setup(self:PairDataModule, stage:str|None=None):
             raise ValueError(f'train_domains {self.train_domains}: no training sample is in them '
                              f'(domains present: {sorted(set(s.domain.tolist()))})')
     test_idx = torch.arange(len(test_s)) if test_idx is None else test_idx
+    test_idx = test_idx[torch.randperm(len(test_idx), generator=g)]
     for name, smp, idx in (('training', s, train_idx), ('test', test_s, test_idx)): check_finite(smp, idx, name)
     self.source, self.test_source = s, test_s
     self.splits = {'train': train_idx, 'val': val_idx, 'test': test_idx}
@@ -522,44 +537,110 @@ def load(self:CIFAR10DataModule):
     return {'train': self._mark(Samples(*tr, classes=classes)), 'test': self._mark(Samples(*te, classes=classes))}
 
 # %% ../nbs/03_pairs.ipynb #ecf5c31e
-def read_arrays(path, x_key='x', y_key='y', domain_key='domain', labels_path=None):
-    "(x, y, domain or None) from a .npz/.h5 file with those keys, or a .npy file plus a labels .npy."
+ARRAY_SPLITS = ('train', 'val', 'test')
+
+def _array_file(path:Path) -> dict:
+    "The arrays of a .npz or .h5 file by key."
+    if path.suffix == '.npz': return dict(np.load(path))
+    if path.suffix in ('.h5', '.hdf5'):
+        import h5py
+        with h5py.File(path, 'r') as h: return {k: h[k][()] for k in h.keys() if isinstance(h[k], h5py.Dataset)}
+    raise ValueError(f'unsupported array file {path}: use .npz, .h5 or .npy')
+
+def read_arrays(path, # .npz / .h5 file, or .npy inputs
+                x_key='x', y_key='y', domain_key='domain', # the keys of inputs, labels, domains
+                labels_path=None, # labels .npy for a .npy `path` (None: unlabelled)
+                split:str|None=None, # read `x_<split>`, `y_<split>`, ... of a file holding its splits
+               ) -> tuple:
+    "(x, y or None, domain or None) from an array file; y is None where the file has no labels."
     path = Path(path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(
-            f'array file {path} does not exist (.npz/.h5 with keys {x_key!r}, {y_key!r}; or .npy + labels_path)'
-        )
-    if path.suffix == '.npy':
-        if labels_path is None:
-            raise ValueError(f'{path} holds only inputs: pass labels_path, a .npy of integer labels')
-        return np.load(path), np.load(labels_path), None
-    if path.suffix == '.npz': f = np.load(path)
-    elif path.suffix in ('.h5', '.hdf5'):
-        import h5py
-        with h5py.File(path, 'r') as h: f = {k: h[k][()] for k in h.keys()}
-    else: raise ValueError(f'unsupported array file {path}: use .npz, .h5 or .npy')
-    for k in (x_key, y_key):
-        if k not in f: raise KeyError(f'{path} has no array {k!r}; it holds {sorted(f.keys())}')
-    return f[x_key], f[y_key], (f[domain_key] if domain_key in f else None)
+        raise FileNotFoundError(f'array file {path} does not exist (.npz/.h5 with key {x_key!r}, or .npy)')
+    if path.suffix == '.npy': return np.load(path), (None if labels_path is None else np.load(labels_path)), None
+    f = _array_file(path)
+    key = (lambda k: f'{k}_{split}') if split else (lambda k: k)
+    if key(x_key) not in f:
+        raise KeyError(f'{path} has no array {key(x_key)!r} (x_key); it holds {sorted(f)}')
+    return f[key(x_key)], f.get(key(y_key)), f.get(key(domain_key))
+
+def array_splits(path, x_key='x') -> list[str]:
+    "The splits a file holds as `<x_key>_train`, `<x_key>_val`, `<x_key>_test` ([] for a single set, or a .npy)."
+    path = Path(path).expanduser()
+    if path.suffix == '.npy' or not path.is_file(): return []
+    keys = _array_file(path)
+    return [s for s in ARRAY_SPLITS if f'{x_key}_{s}' in keys]
 
 # %% ../nbs/03_pairs.ipynb #87499c1e
 _KIND_AUGMENT = {'tabular': lambda: GaussianNoise(0.1), 'timeseries': timeseries_augment, 'jets': jet_augment,
                  'none': lambda: _identity}
 
 class ArrayDataModule(PairDataModule):
-    "Samples from arrays on disk: inputs x, integer labels y, optional domain labels."
-    def __init__(self, path:str, # .npz / .h5 file, or .npy inputs
+    """Samples from arrays on disk: inputs, optional integer labels (-1: unlabelled) and domains; one file, one file
+    holding its splits, or a file per split; inputs standardised by the training split."""
+    def __init__(self, path:str|dict[str, str], # array file, or {train: file, val: file, test: file}
                  kind:str='tabular', # default augmentation: tabular, timeseries, jets or none
                  x_key:str='x', y_key:str='y', domain_key:str='domain', # keys inside .npz/.h5
                  labels_path:str|None=None, # labels .npy when `path` is a .npy
+                 standardize:bool|None=None, # per-feature mean 0, std 1 from the training split; None: tabular only
                  **kwargs):
         if kind not in _KIND_AUGMENT: raise ValueError(f'kind must be one of {list(_KIND_AUGMENT)}, not {kind!r}')
+        if isinstance(path, dict) and (set(path) - set(ARRAY_SPLITS) or 'train' not in path):
+            raise ValueError(f'path: a file per split needs `train` and may add `val`, `test`; got {sorted(path)}')
         super().__init__(**kwargs)
         self.path, self.kind, self.keys, self.labels_path = path, kind, (x_key, y_key, domain_key), labels_path
-    def load(self):
-        x, y, d = read_arrays(self.path, *self.keys, labels_path=self.labels_path)
-        return {'all': Samples(torch.as_tensor(np.asarray(x), dtype=torch.float32), y, d)}
+        self.standardize = kind == 'tabular' if standardize is None else standardize
+        self.mean = self.std = None  # [*sample shape] once set up; restored from a checkpoint
+
     def default_train_transform(self): return _KIND_AUGMENT[self.kind]()
+
+# %% ../nbs/03_pairs.ipynb #6eab30e7
+@patch
+def _part(self:ArrayDataModule, path, split=None) -> Samples:
+    "One part of the data as Samples; unlabelled rows -1."
+    x, y, d = read_arrays(path, *self.keys, labels_path=self.labels_path, split=split)
+    if y is None:
+        if self.mode == 'labels':
+            raise ValueError(f'{path} has no labels ({self.keys[1]!r}{" for " + split if split else ""}): '
+                             "mode: labels (SupCon) needs them; mode: views (SimCLR) trains without")
+        y = np.full(len(x), -1)
+    return Samples(torch.as_tensor(np.asarray(x), dtype=torch.float32), y, d)
+
+@patch
+def load(self:ArrayDataModule) -> dict[str, Samples]:
+    "{'all': ...} from one file, or {'train': ..., 'val': ..., 'test': ...} from split keys or a file per split."
+    if isinstance(self.path, dict): return {s: self._part(p) for s, p in self.path.items()}
+    splits = array_splits(self.path, self.keys[0])
+    if splits and 'train' not in splits: raise KeyError(f'{self.path} holds splits {splits} but no training split')
+    return {s: self._part(self.path, s) for s in splits} or {'all': self._part(self.path)}
+
+# %% ../nbs/03_pairs.ipynb #1be7ee58
+@patch
+def setup(self:ArrayDataModule, stage:str|None=None):
+    "The splits (PairDataModule's), then the per-feature mean and std of the training inputs unless restored."
+    first = self.splits is None
+    PairDataModule.setup(self, stage)
+    if not self.standardize: return
+    if self.mean is None:
+        x = self.source.x[self.splits['train']]  # [N, *sample]
+        self.mean, self.std = x.mean(0), x.std(0)
+        self.std = torch.where(self.std > 0, self.std, torch.ones_like(self.std))  # a constant feature stays 0
+    for s in (self.source, self.test_source): s.loader = self._scale
+    if first:
+        rank_zero_info(f'sscl: inputs standardised by the training split ({len(self.splits["train"])} samples); '
+                       'data.init_args.standardize false turns it off')
+
+@patch
+def _scale(self:ArrayDataModule, x):
+    "One input scaled by the training split's mean and std."
+    return (x - self.mean) / self.std
+@patch
+def state_dict(self:ArrayDataModule) -> dict:
+    "The standardisation, saved in checkpoints."
+    return {'mean': self.mean, 'std': self.std} if self.mean is not None else {}
+@patch
+def load_state_dict(self:ArrayDataModule, state:dict):
+    "Restore the standardisation of the training run."
+    if state.get('mean') is not None: self.mean, self.std = state['mean'], state['std']
 
 # %% ../nbs/03_pairs.ipynb #4fc78610
 def simulate_gaussians(n_classes:int=5, n_per_class:int=1000, informative_dims:int=4, noise_dims:int=16,

@@ -1,7 +1,7 @@
 """`sscl` end to end: config errors caught before training, missing files named, a NaN stops training without
 touching the last good checkpoint, SIGTERM never leaves a truncated checkpoint and the resume continues the step
 count, and `sscl predict` writes embeddings that an independent computation reproduces."""
-import os, signal, subprocess, sys, time
+import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pytest, torch
 from conftest import ROOT
@@ -172,3 +172,52 @@ def test_own_encoder_from_the_working_directory_and_any_embed_dim(tmp_path):
         sd = torch.load(tmp_path/name/'checkpoints'/'last.ckpt', weights_only=True)['state_dict']
         assert sd['projector.0.weight'].shape == (64, 5)  # the projector's first layer takes the 5-dim embedding
         assert ('encoder.net.1.weight' in sd) == (name == 'own')
+
+OWN_DATA = """
+trainer: {{max_epochs: 2, default_root_dir: {run}, enable_progress_bar: false, enable_model_summary: false}}
+model:
+  encoder: {{class_path: sscl.encoders.MLP, init_args: {{input_dim: 5, hidden_dims: [16], output_dim: 3}}}}
+  plot_every_n_epochs: 0
+data:
+  class_path: sscl.pairs.ArrayDataModule
+  init_args: {{path: {path}, x_key: data, y_key: label, batch_size: 16}}
+"""
+
+def _mlp_embed(ckpt, x):
+    "The trained encoder (an MLP 5 -> 16 -> 3) applied to x, from the checkpoint's weights, in plain torch."
+    sd = torch.load(ckpt, weights_only=True)['state_dict']
+    h = torch.relu(torch.as_tensor(x) @ sd['encoder.0.weight'].T + sd['encoder.0.bias'])
+    return (h @ sd['encoder.2.weight'].T + sd['encoder.2.bias']).numpy()
+
+def test_own_arrays_unlabelled_split_files_and_standardisation(tmp_path):
+    """A user's arrays: GWAK-style keys (data/label), a file per split, no labels at all (SimCLR trains, no kNN accuracy
+    and it says so, where it used to die with 'Class values must be non-negative'), inputs standardised by the
+    training split and that standardisation applied by predict to new data."""
+    rng = np.random.default_rng(1)
+    scale = np.array([1, 10, 100, 1000, 0.01], dtype=np.float32)
+    files = {}
+    for split, n in (('train', 160), ('val', 40), ('test', 40)):
+        files[split] = tmp_path/f'{split}.npz'
+        np.savez(files[split], data=(rng.normal(3, 1, (n, 5)) * scale).astype(np.float32))  # no labels
+    cfg = tmp_path/'own.yaml'
+    cfg.write_text(OWN_DATA.format(run=tmp_path/'run', path='{' + ', '.join(f'{k}: {v}' for k, v in files.items()) + '}'))
+    r = sscl('fit', '--config', cfg)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = r.stdout + r.stderr
+    assert out.count('have no labels: no kNN accuracy is computed') == 1 and 'no kNN accuracy; embeddings in' in out
+    assert 'inputs standardised by the training split (160 samples)' in out
+    res = json.loads((tmp_path/'run'/'results.json').read_text())
+    assert res['test_knn_accuracy'] is None and res['n_test_unlabelled'] == 40 and res['n_train'] == 160
+    ckpt = tmp_path/'run'/'checkpoints'/'last.ckpt'
+    state = torch.load(ckpt, weights_only=True)['ArrayDataModule']
+    x_train = np.load(files['train'])['data']
+    np.testing.assert_allclose(state['mean'].numpy(), x_train.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(state['std'].numpy(), x_train.std(0, ddof=1), rtol=1e-4)
+    # predict on new data: scaled by the training run's mean and std, not its own
+    new = (rng.normal(5, 2, (30, 5)) * scale).astype(np.float32)
+    np.savez(tmp_path/'new.npz', data_train=new, data_test=new)
+    r = sscl('predict', '--config', cfg, '--ckpt_path', ckpt, '--data.init_args.path', tmp_path/'new.npz')
+    assert r.returncode == 0, r.stderr[-3000:]
+    pred = np.load(tmp_path/'run'/'predict'/'test.npz')
+    want = _mlp_embed(ckpt, (new - x_train.mean(0)) / x_train.std(0, ddof=1))
+    np.testing.assert_allclose(pred['h'], want[pred['idx']], rtol=1e-3, atol=1e-4)
