@@ -6,7 +6,7 @@
 __all__ = []
 
 # %% ../nbs/05b_main.ipynb #9bb598cf
-from .cli import main
+from .commands import main
 
 if __name__ == '__main__' and '__file__' in globals():  # run as `python -m sscl`, not while this notebook runs
     raise SystemExit(main())

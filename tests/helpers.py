@@ -43,7 +43,7 @@ def write_simclr_v1_checkpoint(path:Path):
 def run_main(argv:list, env:dict|None=None) -> tuple[int, str]:
     "`sscl ARGV` in this process (Lightning is imported once for all tests): the exit status and everything printed."
     import contextlib, io
-    from sscl.cli import main
+    from sscl.commands import main
     out, old = io.StringIO(), {k: os.environ.get(k) for k in (env or {})}
     os.environ.update(env or {})
     try:
