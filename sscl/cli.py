@@ -19,7 +19,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from .evaluate import knn_accuracy
-from .plots import corner_plot, loss_curves
+from .plots import corner_plot, loss_curves, embedding_overview
 from .io import read_yaml, expand_path, atomic_open, save_npz, save_figure, write_text, load_checkpoint
 from .io import RunLock, read_mark, mark_dir, clean_stale_tmp, MARK
 import csv
@@ -151,7 +151,7 @@ def run_checkpoints(root:Path) -> list[Path]:
 _RUN_FILES = ('config.yaml', 'metrics.csv', 'results.json', 'hparams.yaml')
 _RUN_OUTPUTS = ('checkpoints/*.ckpt', 'hpc_ckpt_*.ckpt', 'metrics.csv', 'results.json', 'hparams.yaml',
                 'events.out.tfevents.*', 'embeddings/*.npz', 'predict/*.npz', 'plots/val_corner_epoch*.png',
-                'plots/test_corner.png', 'plots/loss.png')  # what a run writes, and --overwrite removes
+                'plots/test_corner.png', 'plots/test_overview.png', 'plots/loss.png')  # what a run writes, and --overwrite removes
 
 def check_run_dir(root:Path, # the run directory
                   resuming:bool, # the fit continues a checkpoint of this run
@@ -452,6 +452,9 @@ def report_run(run:Path, k:int=20, classes=None) -> dict:
     title = 'test embedding' + (f', kNN accuracy {acc:.3f}' if acc is not None else ' (no labels)')
     fig = corner_plot(te['h'], te['y'], classes, title=title)
     save_figure(fig, run / 'plots' / 'test_corner.png')
+    plt.close(fig)
+    fig = embedding_overview(te['h'], te['y'], classes, title=title, methods=('pca',))
+    save_figure(fig, run / 'plots' / 'test_overview.png')
     plt.close(fig)
     if (run/'metrics.csv').exists(): loss_curves(run/'metrics.csv', run/'plots'/'loss.png')
     if acc is None:

@@ -12,7 +12,7 @@ import torch
 import yaml
 from .io import read_yaml, write_text, save_figure, expand_path, mark_dir, read_mark, check_fit_configs, MARK
 from .io import option_value
-from .plots import corner_plot, plot_confusion, accuracy_bars
+from .plots import corner_plot, plot_confusion, accuracy_bars, embedding_overview
 from .semisup import pseudo_label, save_pseudo_labels, label_test, accuracies, INDUCTIVE, VOTES
 from .semisup import domain_auc, source_cv_accuracy, select_label_free
 
@@ -336,7 +336,8 @@ def pipeline_plots(out:Path, # the pipeline directory
                    first:str, # the first round's name
                    last:str, # the last round's name
                   ):
-    "accuracy.png, confusion.png (of the last round) and corner plots of the first and last rounds' test embedding."
+    """accuracy.png, confusion.png (of the last round), and of the first and last rounds' test embedding corner plots
+    and 2-D overviews (PCA)."""
     import matplotlib.pyplot as plt
     from sscl.evaluate import confusion
     ax = accuracy_bars(table)
@@ -351,6 +352,10 @@ def pipeline_plots(out:Path, # the pipeline directory
     for name in dict.fromkeys((first, last)):
         fig = corner_plot(scores[name]['h'], scores[name]['y'], classes, title=f'{name} test embedding')
         save_figure(fig, out/f'corner_{name}.png')
+        plt.close(fig)
+        fig = embedding_overview(scores[name]['h'], scores[name]['y'], classes, title=f'{name} test embedding',
+                                 methods=('pca',))
+        save_figure(fig, out/f'overview_{name}.png')
         plt.close(fig)
 
 # %% ../nbs/07b_pipeline.ipynb #f3fa4b9a
@@ -435,7 +440,7 @@ def report_md(cfg_path:Path, # the pipeline config
 
 # %% ../nbs/07b_pipeline.ipynb #55d6a2c3
 PIPELINE_FILES = ('round*.yaml', 'pseudo_labels_round*.npz', 'report.md', 'report.json', 'accuracy.png',
-                  'confusion.png', 'corner_*.png')  # what a pipeline writes in its directory, and --overwrite removes
+                  'confusion.png', 'corner_*.png', 'overview_*.png')  # what a pipeline writes in its directory, and --overwrite removes
 
 def prepare_dir(out:Path, # the pipeline directory
                 overwrite:bool, # remove the files an earlier pipeline wrote here

@@ -10,7 +10,8 @@ import numpy as np
 from .io import save_figure
 
 # %% auto #0
-__all__ = ['corner_plot', 'plot_confusion', 'accuracy_bars', 'metric_series', 'loss_curves', 'plot_sweep', 'plot_log_ratio']
+__all__ = ['corner_plot', 'pca_2d', 'embedding_overview', 'plot_confusion', 'accuracy_bars', 'metric_series', 'loss_curves',
+           'plot_sweep', 'plot_log_ratio']
 
 # %% ../nbs/00_plots.ipynb #696537dc
 def _class_colour(labels:list) -> callable:
@@ -20,14 +21,20 @@ def _class_colour(labels:list) -> callable:
     return lambda c: cmap(int(c) % cmap.N)
 
 # %% ../nbs/00_plots.ipynb #1c781d49
+def _class_name(c:int, classes:list[str]|None) -> str:
+    "A label's name: its class name, 'unlabelled' for -1, else the number."
+    if c < 0: return 'unlabelled'
+    return classes[c] if classes and c < len(classes) else str(c)
+
 def corner_plot(h, # [N, d] embedding
-                y, # [N] labels (colours)
+                y, # [N] labels (colours); -1 unlabelled
                 classes:list[str]|None=None, # names of the labels
                 title:str='', # the figure's title
                 max_points:int=3000, # a random subset of this many samples is drawn
                 seed:int=0, # seed of that subset
                ):
-    "Pairwise scatter plots of every pair of embedding dimensions, histograms on the diagonal."
+    """Pairwise scatter plots of every pair of embedding dimensions (axes h0, h1, ...), each class's filled histogram
+    on the diagonal, a legend titled 'class'."""
     import matplotlib.pyplot as plt
     h, y = np.asarray(h, dtype=np.float32), np.asarray(y)  # [N, d], [N]
     if len(h) > max_points:
@@ -35,20 +42,85 @@ def corner_plot(h, # [N, d] embedding
         h, y = h[keep], y[keep]
     d, labels = h.shape[1], sorted(set(y.tolist()))
     colour = _class_colour(labels)
-    fig, axes = plt.subplots(d, d, figsize=(1.6 * d + 1, 1.6 * d), squeeze=False)
+    col = lambda c: (0.6, 0.6, 0.6, 1.0) if c < 0 else colour(c)
+    fig, axes = plt.subplots(d, d, figsize=(1.9 * d + 1.6, 1.9 * d), squeeze=False)
     for i in range(d):
+        bins = np.histogram_bin_edges(h[:, i], bins=30)  # one set of bins for every class in dimension i
         for j in range(d):
             ax = axes[i, j]
             ax.set_xticks([])
             ax.set_yticks([])
             if j > i: ax.axis('off')
+            if i == d - 1: ax.set_xlabel(f'h{j}')
+            if j == 0 and i > 0: ax.set_ylabel(f'h{i}')
             for c in labels if j <= i else []:
-                name = classes[c] if classes and 0 <= c < len(classes) else str(c)
-                if i == j: ax.hist(h[y == c, i], bins=30, histtype='step', color=colour(c))
-                else: ax.scatter(h[y == c, j], h[y == c, i], s=2, color=colour(c), label=name)
-    if d > 1: fig.legend(*axes[1, 0].get_legend_handles_labels(), loc='upper right', markerscale=4, fontsize=8)
+                if i == j: ax.hist(h[y == c, i], bins=bins, histtype='stepfilled', alpha=0.35, color=col(c),
+                                   edgecolor=col(c), linewidth=1.0)
+                else:
+                    ax.scatter(h[y == c, j], h[y == c, i], s=3, alpha=0.6, color=col(c), label=_class_name(c, classes))
+    if d > 1:
+        fig.legend(*axes[1, 0].get_legend_handles_labels(), loc='upper right', markerscale=4, fontsize=9,
+                   title='class', frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.85 if d > 1 else 1, 1))
+    return fig
+
+# %% ../nbs/00_plots.ipynb #f5c7aa55
+def pca_2d(h, # [N, d] embedding
+          ) -> tuple[np.ndarray, np.ndarray]:
+    "The first two principal components of `h` ([N, 2]) and the share of the variance each holds ([2])."
+    c = np.asarray(h, dtype=np.float64) - np.mean(h, axis=0)  # [N, d]
+    _, s, vt = np.linalg.svd(c, full_matrices=False)
+    k = min(2, len(s))
+    out = np.zeros((len(c), 2))
+    out[:, :k] = c @ vt[:k].T
+    return out, np.pad(s[:k] ** 2 / max((s ** 2).sum(), 1e-300), (0, 2 - k))
+
+# %% ../nbs/00_plots.ipynb #36f10f3f
+def _project(h, method:str, seed:int) -> tuple[np.ndarray, str]:
+    "h [N, d] in two dimensions by `method`, and the axis label."
+    if method == 'pca':
+        p, share = pca_2d(h)
+        return p, f'PC1 ({share[0]:.0%}), PC2 ({share[1]:.0%})'
+    if method == 'tsne':
+        from sklearn.manifold import TSNE
+        perplexity = float(min(30, max(2, (len(h) - 1) // 3)))
+        return TSNE(2, init='pca', perplexity=perplexity, random_state=seed).fit_transform(h), 't-SNE'
+    if method == 'umap':
+        try: import umap
+        except ImportError as e: raise ImportError("method 'umap' needs umap-learn: pip install umap-learn") from e
+        return umap.UMAP(random_state=seed).fit_transform(h), 'UMAP'
+    raise ValueError(f"method must be 'pca', 'tsne' or 'umap', not {method!r}")
+
+def embedding_overview(h, # [N, d] embedding
+                       y, # [N] labels (colours); -1 unlabelled
+                       classes:list[str]|None=None, # names of the labels
+                       title:str='', # the figure's title
+                       methods:tuple=('pca', 'tsne'), # one panel each: 'pca', 'tsne', 'umap'
+                       max_points:int=3000, # a random subset of this many samples is drawn
+                       seed:int=0, # seed of the subset and of t-SNE / UMAP
+                      ):
+    "The embedding in two dimensions, one panel per method, coloured by class with a legend titled 'class'."
+    import matplotlib.pyplot as plt
+    h, y = np.asarray(h, dtype=np.float32), np.asarray(y)  # [N, d], [N]
+    if len(h) > max_points:
+        keep = np.random.default_rng(seed).choice(len(h), max_points, replace=False)
+        h, y = h[keep], y[keep]
+    labels = sorted(set(y.tolist()))
+    colour = _class_colour(labels)
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.6 * len(methods) + 1.6, 4.4), squeeze=False)
+    for ax, method in zip(axes[0], methods):
+        p, name = _project(h, method, seed)
+        for c in labels:
+            col = (0.6, 0.6, 0.6, 1.0) if c < 0 else colour(c)
+            ax.scatter(p[y == c, 0], p[y == c, 1], s=4, alpha=0.7, color=col, label=_class_name(c, classes))
+        ax.set_title(name)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc='center right', markerscale=3, fontsize=9,
+               title='class', frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 1 - 1.5 / fig.get_size_inches()[0], 1))
     return fig
 
 # %% ../nbs/00_plots.ipynb #db6155cc

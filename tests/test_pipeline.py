@@ -54,7 +54,7 @@ def test_digits_pipeline(tmp_path):
     r = sscl('pipeline', '--config', cfg, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     run = tmp_path/'run'
-    for f in ('report.md', 'report.json', 'accuracy.png', 'confusion.png', 'corner_round1.png', 'corner_round3.png',
+    for f in ('report.md', 'report.json', 'accuracy.png', 'confusion.png', 'corner_round1.png', 'corner_round3.png', 'overview_round3.png',
               'round1/checkpoints/last.ckpt', 'round2/checkpoints/last.ckpt', 'round3/embeddings/test.npz'):
         assert (run/f).exists(), f
     assert p['cycles'] == 2 and not (run/'round4.yaml').exists()
