@@ -53,11 +53,13 @@ def small_image_augment(size:int=32, strength:float=0.5, normalize:bool=False) -
     "SimCLR's CIFAR recipe: no blur, crop area in [0.2, 1]."
     return simclr_augment(size, strength, blur=False, scale=(0.2, 1.0), normalize=normalize)
 
-class GaussianNoise:
-    "Add N(0, sigma^2) noise to a tensor."
-    def __init__(self, sigma:float=0.05): self.sigma = sigma
-    def __call__(self, x): return x + self.sigma * torch.randn_like(x)
-    def __repr__(self): return f'GaussianNoise(sigma={self.sigma})'
+class GaussianNoise(torch.nn.Module):
+    "Add N(0, sigma^2) noise to a tensor: one sample, or a batch (then also a data module's `batch_transform`)."
+    def __init__(self, sigma:float=0.05):
+        super().__init__()
+        self.sigma = sigma
+    def forward(self, x): return x + self.sigma * torch.randn_like(x)
+    def extra_repr(self): return f'sigma={self.sigma}'
 
 def digits_augment(degrees:float=20, translate:float=0.15, scale:tuple=(0.8, 1.2), noise:float=0.1) -> T.Compose:
     "Affine moves plus Gaussian pixel noise, for [1, 8, 8] float digits in [0, 1]."

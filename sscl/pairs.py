@@ -45,8 +45,8 @@ def integer_labels(y, # labels: integers, or floats holding whole numbers
 # %% ../nbs/03_pairs.ipynb #e106fd4e
 class Samples:
     "Inputs with integer labels (and optional domains); `x` is a tensor, or file paths read by `loader`."
-    def __init__(self, x, y, domain=None, loader=None, classes:list[str]|None=None):
-        self.x, self.loader = x, loader
+    def __init__(self, x, y, domain=None, loader=None, classes:list[str]|None=None, batch_loader:bool=False):
+        self.x, self.loader, self.batch_loader = x, loader, batch_loader  # batch_loader: loader takes [B, ...] too
         self.y = torch.as_tensor(integer_labels(y), dtype=torch.long)
         self.domain = (
             torch.zeros_like(self.y) if domain is None else torch.as_tensor(np.asarray(domain), dtype=torch.long)
@@ -59,13 +59,21 @@ class Samples:
 
     def __len__(self): return len(self.y)
     def get(self, i): return self.loader(self.x[i]) if self.loader else self.x[i]
+    @property
+    def batchable(self) -> bool:
+        "Whether `get_many` can read a batch by one tensor index (tensor inputs, a loader that takes batches)."
+        return torch.is_tensor(self.x) and (self.loader is None or self.batch_loader)
+    def get_many(self, idx:torch.Tensor) -> torch.Tensor:
+        "The inputs of indices `idx` [B] as one tensor [B, ...]."
+        if not self.batchable: return torch.stack([self.get(int(i)) for i in idx])
+        return self.loader(self.x[idx]) if self.loader else self.x[idx]
 
     def join(self, other:Samples) -> Samples:
         "These samples followed by `other`'s (tensor inputs of one shape, or lists of paths), one list of classes."
         x = torch.cat([self.x, other.x]) if torch.is_tensor(self.x) else list(self.x) + list(other.x)
         y, d = torch.cat([self.y, other.y]), torch.cat([self.domain, other.domain])
         classes = self.classes + [c for c in other.classes if c not in self.classes]
-        return Samples(x, y, d, self.loader, classes)
+        return Samples(x, y, d, self.loader, classes, self.batch_loader)
 
 # %% ../nbs/03_pairs.ipynb #2d9de6a6
 def stratified_split(y:torch.Tensor, # labels
@@ -99,6 +107,8 @@ def few_labels(y:torch.Tensor, # true labels of the training samples
     return out
 
 # %% ../nbs/03_pairs.ipynb #75c75218
+def _identity(x): return x  # the transform that leaves a sample as it is
+
 class ViewDataset(Dataset):
     "Training samples: `n_views` augmented views, the visible label, index and domain."
     def __init__(self, samples:Samples, indices, labels, transform, n_views:int=2):
@@ -108,6 +118,13 @@ class ViewDataset(Dataset):
     def __getitem__(self, i):
         j = int(self.indices[i])
         return {'views': self.views(self.s.get(j)), 'y': self.labels[i], 'idx': j, 'domain': self.s.domain[j]}
+    def __getitems__(self, items:list[int]):
+        """A whole batch by one tensor index when the samples allow it and the views are clean copies (a batch
+        transform augments them): a batched dict; else the list of samples."""
+        if not (self.s.batchable and self.views.transform is _identity): return [self[i] for i in items]
+        j = self.indices[items]  # [B]
+        x = self.s.get_many(j)  # [B, ...]
+        return {'views': [x] * self.views.n, 'y': self.labels[items], 'idx': j, 'domain': self.s.domain[j]}
 
 class EvalDataset(ViewDataset):
     "Validation/test/predict samples: views for the loss (if `n_views`), the clean sample, true label."
@@ -126,19 +143,24 @@ class EvalDataset(ViewDataset):
         }
         if self.n_views: d['views'] = self.views(raw)
         return d
+    def __getitems__(self, items:list[int]):
+        "A whole batch by one tensor index when the samples allow it and every transform is the identity."
+        b = ViewDataset.__getitems__(self, items)
+        if isinstance(b, list) or self.eval_transform is not _identity: return [self[i] for i in items]
+        b.update(x=b['views'][0], y_true=self.s.y[b['idx']])
+        if not self.n_views: del b['views']
+        return b
 
 # %% ../nbs/03_pairs.ipynb #1460e500
 class BatchViews:
-    "Collate function: `default_collate`, then `transform` on each batched view [B, ...] (views drawn independently)."
-    def __init__(self, transform): self.transform = transform
+    """Collate function: `default_collate` (or a batch the dataset read whole), then `transform` (if any) on each
+    batched view [B, ...] (views drawn independently)."""
+    def __init__(self, transform=None): self.transform = transform
     def __call__(self, items):
-        b = default_collate(items)
-        if 'views' in b: b['views'] = [self.transform(v) for v in b['views']]
+        b = items if isinstance(items, dict) else default_collate(items)
+        if 'views' in b and self.transform is not None: b['views'] = [self.transform(v) for v in b['views']]
         return b
     def __repr__(self): return f'BatchViews({self.transform!r})'
-
-# %% ../nbs/03_pairs.ipynb #27513394
-def _identity(x): return x
 
 # %% ../nbs/03_pairs.ipynb #7ee12761
 def check_data_settings(batch_size:int, num_workers:int, n_views:int, mode:str, label_fraction:float,
@@ -314,7 +336,7 @@ def _loader(self:PairDataModule, ds, shuffle):
     return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, drop_last=shuffle and len(ds) > self.batch_size,
                       num_workers=self.num_workers, pin_memory=self.pin_memory, generator=g,
                       persistent_workers=self.num_workers > 0,
-                      collate_fn=None if self.batch_transform is None else BatchViews(self.batch_transform))
+                      collate_fn=BatchViews(self.batch_transform))
 
 @patch
 def _eval_ds(self:PairDataModule, split, n_views):
@@ -590,6 +612,8 @@ class ArrayDataModule(PairDataModule):
         self.path, self.kind, self.keys, self.labels_path = path, kind, (x_key, y_key, domain_key), labels_path
         self.standardize = kind == 'tabular' if standardize is None else standardize
         self.mean = self.std = None  # [*sample shape] once set up; restored from a checkpoint
+        if kind == 'tabular' and self.batch_transform is None and self._train_tf is None:
+            self.batch_transform = GaussianNoise(0.1)  # the tabular noise, drawn for a whole batch at once
 
     def default_train_transform(self): return _KIND_AUGMENT[self.kind]()
 
@@ -624,7 +648,7 @@ def setup(self:ArrayDataModule, stage:str|None=None):
         x = self.source.x[self.splits['train']]  # [N, *sample]
         self.mean, self.std = x.mean(0), x.std(0)
         self.std = torch.where(self.std > 0, self.std, torch.ones_like(self.std))  # a constant feature stays 0
-    for s in (self.source, self.test_source): s.loader = self._scale
+    for s in (self.source, self.test_source): s.loader, s.batch_loader = self._scale, True  # [B, ...] too
     if first:
         rank_zero_info(f'sscl: inputs standardised by the training split ({len(self.splits["train"])} samples); '
                        'data.init_args.standardize false turns it off')

@@ -109,8 +109,10 @@ def test_predict_writes_embeddings_that_match_the_model(tmp_path):
     from sscl.encoders import MLP
     m = SimCLRModel(MLP(6, [16], 3)); sd = torch.load(run/'checkpoints'/'last.ckpt', weights_only=False)['state_dict']
     m.load_state_dict(sd); m.eval()
-    x = np.load(tmp_path/'data.npz')['x'][emb['idx']]
-    with torch.no_grad(): h = m(torch.from_numpy(x)).numpy()
+    x_all = np.load(tmp_path/'data.npz')['x']
+    train = np.load(run/'embeddings'/'train.npz')['idx']  # tabular inputs are standardised by the training split
+    x = (x_all[emb['idx']] - x_all[train].mean(0)) / x_all[train].std(0, ddof=1)
+    with torch.no_grad(): h = m(torch.from_numpy(x.astype(np.float32))).numpy()
     np.testing.assert_allclose(emb['h'], h, atol=1e-5)
     np.testing.assert_array_equal(emb['y'], np.load(tmp_path/'data.npz')['y'][emb['idx']])
 
