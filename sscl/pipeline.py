@@ -403,6 +403,11 @@ def _last_copies(plan:Plan) -> list[str]:
     return [plain] + [r.name for r in plan.rounds if r.adapted]
 
 # %% ../nbs/07b_pipeline.ipynb #db4c9825
+def _checked_words(st:dict) -> str:
+    "How the pseudo-labels' precision was checked: on every kept sample, or on those whose true label is known."
+    if st.get('checked', st['kept']) == st['kept']: return '(checked against the true labels, which no step uses).  '
+    return f'(checked on the {st["checked"]} of them whose true label the data hold, which no step uses).  '
+
 def report_md(cfg_path:Path, # the pipeline config
               plan:Plan, # its plan
               dm, # its data module
@@ -430,7 +435,7 @@ def report_md(cfg_path:Path, # the pipeline config
     lines += [
         f'Pseudo-labels for {n} ({_pl_words(st)} in {st["from"]}\'s embedding): '
         f'{st["kept"]} of {st["unlabelled"]} unlabelled training samples kept, {st["accuracy_kept"]:.3f} of them right '
-        '(checked against the true labels, which no step uses).  '
+        + _checked_words(st)
         for n, st in pl_stats.items()
     ]
     lines += ['', '![accuracy by step](accuracy.png)', '', '![confusion matrix](confusion.png)', '']
@@ -529,8 +534,10 @@ def pseudo_step(plan:Plan, # the pipeline's plan
             'train on labels the report does not describe; start over with --overwrite'
         )
     label, kept = f['label'], f['keep'].astype(bool)
+    checked = kept & (tr['y'] >= 0)  # kept samples whose true label the data hold (-1: none, nothing to check)
     return {**s, 'from': prev, 'file': path.name, 'unlabelled': int((known < 0).sum()), 'kept': int(kept.sum()),
-            'accuracy_kept': float((label[kept] == tr['y'][kept]).mean()) if kept.any() else float('nan')}
+            'checked': int(checked.sum()),
+            'accuracy_kept': float((label[checked] == tr['y'][checked]).mean()) if checked.any() else float('nan')}
 
 # %% ../nbs/07b_pipeline.ipynb #99d818bc
 def _class_names(dm) -> list[str]:

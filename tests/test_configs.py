@@ -26,6 +26,11 @@ def overrides(name, tmp):
     if name.startswith(('gaussians', 'synthetic')): return ['--data.init_args.n_per_class', 30]
     if name.startswith('toyjets'): return ['--data.init_args.n_per_class', 20]
     if name.startswith('timeseries'): return ['--data.init_args.n_per_class', 20]
+    if name.startswith('arrays'):  # a user's file: 20 features, half of the rows unlabelled
+        import numpy as np
+        rng = np.random.default_rng(0)
+        np.savez(tmp/'my_arrays.npz', x=rng.normal(size=(60, 20)).astype(np.float32), y=np.r_[np.arange(30) % 3, -np.ones(30, int)])
+        return ['--data.init_args.path', tmp/'my_arrays.npz']
     return []
 
 def test_all_configs_are_covered():
