@@ -433,7 +433,7 @@ def report_run(run:Path, k:int=20, classes=None) -> dict:
     known = np.isin(te['y'], tr['y'][ref]) & (te['y'] >= 0)  # held-out classes cannot be voted for: scored apart
     held_out = sorted(set(te['y'][~known & (te['y'] >= 0)].tolist()))
     acc = None
-    if known.any():
+    if known.any() and len(set(tr['y'][ref].tolist())) > 1:  # one class: every vote is right and says nothing
         acc = knn_accuracy(torch.from_numpy(te['h'][known]), torch.from_numpy(te['y'][known]), k,
                            torch.from_numpy(tr['h'][ref]), torch.from_numpy(tr['y'][ref]))
     res = {
@@ -458,7 +458,7 @@ def report_run(run:Path, k:int=20, classes=None) -> dict:
     plt.close(fig)
     if (run/'metrics.csv').exists(): loss_curves(run/'metrics.csv', run/'plots'/'loss.png')
     if acc is None:
-        print(f'sscl: the test or training data have no labels: no kNN accuracy; embeddings in {run}/embeddings')
+        print(f'sscl: no labels of two classes or more: no kNN accuracy; embeddings in {run}/embeddings')
         return res
     print(
         f'sscl: test kNN accuracy {acc:.3f} (k={k}, {known.sum()} test samples of the trained classes, neighbours'

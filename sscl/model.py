@@ -261,9 +261,9 @@ def on_test_epoch_start(self:SimCLRModel):
 def _log_knn(self:SimCLRModel, h, y, stage):
     "Log the leave-one-out kNN accuracy of the labelled rows of (h [N, d], y [N]), on a capped seeded subsample."
     lab = torch.nonzero(y >= 0).squeeze(1)
-    if len(lab) < 2:
+    if len(lab) < 2 or len(torch.unique(y[lab])) < 2:  # one class: every vote would be right, and say nothing
         if not getattr(self, '_said_unlabelled', False) and not self.trainer.sanity_checking:
-            rank_zero_info(f'sscl: the {stage} data have no labels: no kNN accuracy is computed')
+            rank_zero_info(f'sscl: the {stage} data have no labels of two classes or more: no kNN accuracy is computed')
             self._said_unlabelled = True
         return
     cap = self.hparams.get('knn_max_samples', 5000)

@@ -118,10 +118,13 @@ class ViewDataset(Dataset):
     def __getitem__(self, i):
         j = int(self.indices[i])
         return {'views': self.views(self.s.get(j)), 'y': self.labels[i], 'idx': j, 'domain': self.s.domain[j]}
+    def _batched(self) -> bool:
+        "Whether a batch can be read by one tensor index: tensor samples, and views that are clean copies."
+        return self.s.batchable and self.views.transform is _identity
     def __getitems__(self, items:list[int]):
-        """A whole batch by one tensor index when the samples allow it and the views are clean copies (a batch
-        transform augments them): a batched dict; else the list of samples."""
-        if not (self.s.batchable and self.views.transform is _identity): return [self[i] for i in items]
+        """A whole batch by one tensor index when `_batched` (a batch transform then augments the views): a batched
+        dict; else the list of samples."""
+        if not self._batched(): return [self[i] for i in items]
         j = self.indices[items]  # [B]
         x = self.s.get_many(j)  # [B, ...]
         return {'views': [x] * self.views.n, 'y': self.labels[items], 'idx': j, 'domain': self.s.domain[j]}
@@ -145,8 +148,8 @@ class EvalDataset(ViewDataset):
         return d
     def __getitems__(self, items:list[int]):
         "A whole batch by one tensor index when the samples allow it and every transform is the identity."
+        if not (self._batched() and self.eval_transform is _identity): return [self[i] for i in items]
         b = ViewDataset.__getitems__(self, items)
-        if isinstance(b, list) or self.eval_transform is not _identity: return [self[i] for i in items]
         b.update(x=b['views'][0], y_true=self.s.y[b['idx']])
         if not self.n_views: del b['views']
         return b

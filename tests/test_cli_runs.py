@@ -206,7 +206,7 @@ def test_own_arrays_unlabelled_split_files_and_standardisation(tmp_path):
     r = sscl('fit', '--config', cfg)
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout + r.stderr
-    assert out.count('have no labels: no kNN accuracy is computed') == 1 and 'no kNN accuracy; embeddings in' in out
+    assert out.count('have no labels of two classes or more: no kNN accuracy is computed') == 1 and 'no kNN accuracy; embeddings in' in out
     assert 'inputs standardised by the training split (160 samples)' in out
     res = json.loads((tmp_path/'run'/'results.json').read_text())
     assert res['test_knn_accuracy'] is None and res['n_test_unlabelled'] == 40 and res['n_train'] == 160
