@@ -55,7 +55,9 @@ class Samples:
             raise ValueError(
                 f'{len(self.x)} inputs, {len(self.y)} labels and {len(self.domain)} domains: they must match'
             )
-        self.classes = classes if classes is not None else [str(c) for c in sorted(set(self.y.tolist()))]
+        # class c is named classes[c]; -1 (unlabelled) is no class
+        n_classes = int(self.y.max()) + 1 if len(self.y) else 0
+        self.classes = classes if classes is not None else [str(c) for c in range(n_classes)]
 
     def __len__(self): return len(self.y)
     def get(self, i): return self.loader(self.x[i]) if self.loader else self.x[i]
