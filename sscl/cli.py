@@ -5,9 +5,8 @@
 # %% ../nbs/05_cli.ipynb #40330eef
 from __future__ import annotations
 import sys, os, platform
-from typing import Callable
 import sscl
-from .commands import USER_ERRORS, user_error, run_reporting
+from .commands import USER_ERRORS, run_reporting
 import json, time
 from pathlib import Path
 import numpy as np
