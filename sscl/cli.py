@@ -270,12 +270,14 @@ def tidy_help(parser, # a LightningCLI sub-command parser
              ):
     "Replace long 'known subclasses' lists by sscl's own classes, and give model options their parameter comments."
     from fastcore.docments import docments
-    from jsonargparse._typehints import get_all_subclass_paths
+    try: from jsonargparse._typehints import get_all_subclass_paths  # private: if it moves, help stays long
+    except ImportError: get_all_subclass_paths = None
     notes = docments(model_class.__init__)
     for a in parser._actions:
         key = a.dest.removeprefix('model.')
         if a.dest.startswith('model.') and notes.get(key) and not a.help: a.help = notes[key]
-        if not callable(getattr(a, 'extra_help', None)) or not hasattr(a, '_typehint'): continue
+        listed = callable(getattr(a, 'extra_help', None)) and hasattr(a, '_typehint')  # a 'known subclasses' list
+        if get_all_subclass_paths is None or not listed: continue
         paths = get_all_subclass_paths(a._typehint, closed_types=False)
         own = [p for p in paths if p.startswith('sscl.')]
         if own: text = f', sscl classes: {", ".join(own)} (or any class path)'
