@@ -425,10 +425,20 @@ def after_fit(self:SSCLCli):
     if t.is_global_zero: report_run(Path(t.default_root_dir), model.hparams.knn_k, getattr(dm.source, 'classes', None))
 
 # %% ../nbs/05_cli.ipynb #3264ef10
+def _run_plots(run:Path, te, classes, title:str):
+    "The test embedding's corner plot and 2-D overview (PCA), and the loss curves, in the run's plots/."
+    import matplotlib.pyplot as plt
+    (run/'plots').mkdir(exist_ok=True)
+    for name, fig in (('test_corner', corner_plot(te['h'], te['y'], classes, title=title)),
+                      ('test_overview', embedding_overview(te['h'], te['y'], classes, title=title, methods=('pca',)))):
+        save_figure(fig, run/'plots'/f'{name}.png')
+        plt.close(fig)
+    if (run/'metrics.csv').exists(): loss_curves(run/'metrics.csv', run/'plots'/'loss.png')
+
+# %% ../nbs/05_cli.ipynb #cb1df6cc
 def report_run(run:Path, k:int=20, classes=None) -> dict:
     """kNN accuracy of embeddings/test.npz (labelled rows of trained classes) against embeddings/train.npz (its
     labelled rows), plots; results.json. Without labels there is no accuracy (None), and that is said."""
-    import matplotlib.pyplot as plt
     tr, te = np.load(run/'embeddings'/'train.npz'), np.load(run/'embeddings'/'test.npz')
     ref = tr['y'] >= 0  # training rows with a label (-1: unlabelled)
     known = np.isin(te['y'], tr['y'][ref]) & (te['y'] >= 0)  # held-out classes cannot be voted for: scored apart
@@ -449,15 +459,8 @@ def report_run(run:Path, k:int=20, classes=None) -> dict:
         'embed_dim': int(te['h'].shape[1]),
     }
     write_text(run/'results.json', json.dumps(res, indent=1))
-    (run/'plots').mkdir(exist_ok=True)
     title = 'test embedding' + (f', kNN accuracy {acc:.3f}' if acc is not None else ' (no labels)')
-    fig = corner_plot(te['h'], te['y'], classes, title=title)
-    save_figure(fig, run / 'plots' / 'test_corner.png')
-    plt.close(fig)
-    fig = embedding_overview(te['h'], te['y'], classes, title=title, methods=('pca',))
-    save_figure(fig, run / 'plots' / 'test_overview.png')
-    plt.close(fig)
-    if (run/'metrics.csv').exists(): loss_curves(run/'metrics.csv', run/'plots'/'loss.png')
+    _run_plots(run, te, classes, title)
     if acc is None:
         print(f'sscl: no labels of two classes or more: no kNN accuracy; embeddings in {run}/embeddings')
         return res

@@ -131,6 +131,7 @@ class ViewDataset(Dataset):
         x = self.s.get_many(j)  # [B, ...]
         return {'views': [x] * self.views.n, 'y': self.labels[items], 'idx': j, 'domain': self.s.domain[j]}
 
+# %% ../nbs/03_pairs.ipynb #c2b78da4
 class EvalDataset(ViewDataset):
     "Validation/test/predict samples: views for the loss (if `n_views`), the clean sample, true label."
     def __init__(self, samples, indices, labels, transform, eval_transform, n_views:int=2):
@@ -277,6 +278,25 @@ def read_pseudo_labels(path:str, # .npz with idx, label, n_source
         )
     return torch.tensor([lookup[int(i)] for i in train_idx], dtype=torch.long)
 
+# %% ../nbs/03_pairs.ipynb #d5eda960
+@patch
+def _known_labels(self:PairDataModule, s, train_idx, seed:int|None=None):
+    """The few true labels training may use: `few_labels` within the labelled domains, -1 elsewhere; `seed` draws
+    another set by the same rule (default: the module's own draw)."""
+    ld = self.labeled_domains
+    dom = (
+        torch.ones(len(train_idx), dtype=torch.bool)
+        if ld is None
+        else torch.isin(s.domain[train_idx], torch.as_tensor(ld))
+    )
+    if not dom.any():
+        raise ValueError(f'labeled_domains {ld}: no training sample is in them '
+                         f'(domains present: {sorted(set(s.domain.tolist()))})')
+    known = torch.full((len(train_idx),), -1, dtype=torch.long)
+    seed = self.seed + 2 if seed is None else seed
+    known[dom] = few_labels(s.y[train_idx][dom], self.label_fraction, self.labels_per_class, seed)
+    return known
+
 # %% ../nbs/03_pairs.ipynb #51fe19cb
 @patch
 def setup(self:PairDataModule, stage:str|None=None):
@@ -314,24 +334,6 @@ def setup(self:PairDataModule, stage:str|None=None):
     pl = self.pseudo_labels
     visible = self.known_labels if pl is None else read_pseudo_labels(pl, train_idx, len(s))
     self.train_labels = torch.full_like(visible, -1) if self.mode == 'views' else visible
-
-@patch
-def _known_labels(self:PairDataModule, s, train_idx, seed:int|None=None):
-    """The few true labels training may use: `few_labels` within the labelled domains, -1 elsewhere; `seed` draws
-    another set by the same rule (default: the module's own draw)."""
-    ld = self.labeled_domains
-    dom = (
-        torch.ones(len(train_idx), dtype=torch.bool)
-        if ld is None
-        else torch.isin(s.domain[train_idx], torch.as_tensor(ld))
-    )
-    if not dom.any():
-        raise ValueError(f'labeled_domains {ld}: no training sample is in them '
-                         f'(domains present: {sorted(set(s.domain.tolist()))})')
-    known = torch.full((len(train_idx),), -1, dtype=torch.long)
-    seed = self.seed + 2 if seed is None else seed
-    known[dom] = few_labels(s.y[train_idx][dom], self.label_fraction, self.labels_per_class, seed)
-    return known
 
 # %% ../nbs/03_pairs.ipynb #9d0a39aa
 @patch
@@ -566,13 +568,21 @@ def load(self:CIFAR10DataModule):
 # %% ../nbs/03_pairs.ipynb #ecf5c31e
 ARRAY_SPLITS = ('train', 'val', 'test')
 
-def _array_file(path:Path) -> dict:
-    "The arrays of a .npz or .h5 file by key."
-    if path.suffix == '.npz': return dict(np.load(path))
+def _array_keys(path:Path) -> list[str]:
+    "The names of the arrays in a .npz or .h5 file, read without the arrays."
+    if path.suffix == '.npz':
+        with np.load(path) as f: return list(f.files)
     if path.suffix in ('.h5', '.hdf5'):
         import h5py
-        with h5py.File(path, 'r') as h: return {k: h[k][()] for k in h.keys() if isinstance(h[k], h5py.Dataset)}
+        with h5py.File(path, 'r') as h: return [k for k in h.keys() if isinstance(h[k], h5py.Dataset)]
     raise ValueError(f'unsupported array file {path}: use .npz, .h5 or .npy')
+
+def _read_keys(path:Path, keys:list[str]) -> dict:
+    "The arrays named in `keys` that a .npz or .h5 file holds; no other array is read."
+    if path.suffix == '.npz':
+        with np.load(path) as f: return {k: f[k] for k in keys if k in f.files}
+    import h5py
+    with h5py.File(path, 'r') as h: return {k: h[k][()] for k in keys if k in h}
 
 def read_arrays(path, # .npz / .h5 file, or .npy inputs
                 x_key='x', y_key='y', domain_key='domain', # the keys of inputs, labels, domains
@@ -584,17 +594,18 @@ def read_arrays(path, # .npz / .h5 file, or .npy inputs
     if not path.is_file():
         raise FileNotFoundError(f'array file {path} does not exist (.npz/.h5 with key {x_key!r}, or .npy)')
     if path.suffix == '.npy': return np.load(path), (None if labels_path is None else np.load(labels_path)), None
-    f = _array_file(path)
-    key = (lambda k: f'{k}_{split}') if split else (lambda k: k)
-    if key(x_key) not in f:
-        raise KeyError(f'{path} has no array {key(x_key)!r} (x_key); it holds {sorted(f)}')
-    return f[key(x_key)], f.get(key(y_key)), f.get(key(domain_key))
+    xk, yk, dk = (f'{k}_{split}' if split else k for k in (x_key, y_key, domain_key))
+    held = _array_keys(path)
+    if xk not in held: raise KeyError(f'{path} has no array {xk!r} (x_key); it holds {sorted(held)}')
+    f = _read_keys(path, [xk, yk, dk])
+    return f[xk], f.get(yk), f.get(dk)
 
+# %% ../nbs/03_pairs.ipynb #96c74ef8
 def array_splits(path, x_key='x') -> list[str]:
     "The splits a file holds as `<x_key>_train`, `<x_key>_val`, `<x_key>_test` ([] for a single set, or a .npy)."
     path = Path(path).expanduser()
     if path.suffix == '.npy' or not path.is_file(): return []
-    keys = _array_file(path)
+    keys = _array_keys(path)
     return [s for s in ARRAY_SPLITS if f'{x_key}_{s}' in keys]
 
 # %% ../nbs/03_pairs.ipynb #87499c1e

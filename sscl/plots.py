@@ -26,6 +26,7 @@ def _class_name(c:int, classes:list[str]|None) -> str:
     if c < 0: return 'unlabelled'
     return classes[c] if classes and c < len(classes) else str(c)
 
+# %% ../nbs/00_plots.ipynb #a1a89040
 def corner_plot(h, # [N, d] embedding
                 y, # [N] labels (colours); -1 unlabelled
                 classes:list[str]|None=None, # names of the labels
@@ -92,6 +93,7 @@ def _project(h, method:str, seed:int) -> tuple[np.ndarray, str]:
         return umap.UMAP(random_state=seed).fit_transform(h), 'UMAP'
     raise ValueError(f"method must be 'pca', 'tsne' or 'umap', not {method!r}")
 
+# %% ../nbs/00_plots.ipynb #a629ee70
 def embedding_overview(h, # [N, d] embedding
                        y, # [N] labels (colours); -1 unlabelled
                        classes:list[str]|None=None, # names of the labels
