@@ -13,7 +13,7 @@ import yaml
 from .io import read_yaml, write_text, save_figure, expand_path, mark_dir, read_mark, check_fit_configs, MARK
 from .io import option_value
 from .plots import corner_plot, plot_confusion, accuracy_bars, embedding_overview
-from .semisup import pseudo_label, save_pseudo_labels, label_test, accuracies, INDUCTIVE, VOTES
+from .semisup import pseudo_label, save_pseudo_labels, label_test, accuracies, INDUCTIVE, TRAINED, VOTES
 from .semisup import domain_auc, source_cv_accuracy, select_label_free
 
 # %% auto #0
@@ -308,7 +308,7 @@ def label_free_scores(run:Path, # a finished round's run directory
 def raw_baselines(dm, # the pipeline's data module
                   k:int=7, # LabelSpreading's neighbours
                  ) -> dict:
-    "Test accuracies of raw-input 1-NN and LabelSpreading from the few known labels (empty if inputs are files)."
+    "Raw-input test accuracies (1-NN, logreg, spreading, k-means) from the few known labels; empty for files."
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.semi_supervised import LabelSpreading
     if not isinstance(dm.source.x, torch.Tensor): return {}
@@ -321,11 +321,13 @@ def raw_baselines(dm, # the pipeline's data module
     spread = LabelSpreading(kernel='knn', n_neighbors=k, max_iter=100)
     spread.fit(np.concatenate([xtr, xte]), np.concatenate([known, np.full(len(xte), -1)]))
     km, lr = label_test(xtr, known, xte, 'kmeans'), label_test(xtr, known, xte, 'logreg')
+    km_lr = label_test(xtr, known, xte, 'kmeans_logreg')
     return {
         'raw 1-NN': accuracies(nn1, yte, dom),
         'raw logistic regression': accuracies(lr, yte, dom),
         'raw LabelSpreading': accuracies(spread.transduction_[len(xtr) :], yte, dom),
         'raw k-means': accuracies(km, yte, dom),
+        'raw k-means + logistic regression': accuracies(km_lr, yte, dom),
     }
 
 # %% ../nbs/07b_pipeline.ipynb #0d2b505a
@@ -362,7 +364,8 @@ def pipeline_plots(out:Path, # the pipeline directory
 def _vote(s:dict) -> str:
     "A vote's settings in words: 'spreading, k=10'."
     return s['method'] + (f', k={s["k"]}' if s['method'] in ('knn', 'spreading') else '') + (
-        ', inductive' if s['method'] in INDUCTIVE else ', transductive')
+        ', inductive' if s['method'] in INDUCTIVE else
+        ', inductive, fitted on every training sample' if s['method'] in TRAINED else ', transductive')
 
 # %% ../nbs/07b_pipeline.ipynb #244a125b
 def _table_rows(table:dict, # step -> accuracies (and `also_accuracy`, `draws`)

@@ -13,7 +13,7 @@ from .io import save_npz
 
 
 # %% auto #0
-__all__ = ['VOTES', 'INDUCTIVE', 'pseudo_label', 'save_pseudo_labels', 'label_test', 'accuracies', 'domain_auc',
+__all__ = ['VOTES', 'INDUCTIVE', 'TRAINED', 'pseudo_label', 'save_pseudo_labels', 'label_test', 'accuracies', 'domain_auc',
            'source_cv_accuracy', 'select_label_free']
 
 # %% ../nbs/07_semisup.ipynb #f9c43549
@@ -65,12 +65,24 @@ def _logreg_probs(h, y, n_cls, C:float=10.0):
     p[:, m.classes_] = m.predict_proba(hn)
     return p
 
+# %% ../nbs/07_semisup.ipynb #0e31a230
+def _kmeans_logreg_probs(h, y, n_cls, fit=None):
+    """Class probabilities [N, C] of a logistic regression fitted on the constrained-k-means labels of the rows
+    `fit` (a boolean mask [N]; default all rows); the other rows are predicted, never used."""
+    fit = np.ones(len(h), bool) if fit is None else np.asarray(fit, bool)
+    lab = _kmeans_probs(h[fit], y[fit], n_cls).argmax(1)  # [n_fit] a label for every fitted row
+    y_fit = np.full(len(h), -1)  # [N]
+    y_fit[fit] = np.where(y[fit] >= 0, y[fit], lab)
+    return _logreg_probs(h, y_fit, n_cls)
+
 # %% ../nbs/07_semisup.ipynb #82b47767
 VOTES = {'knn': lambda h, y, k, n_cls: _knn_probs(h, y, k, n_cls),  # (h [N, d], y [N], k, n_cls) -> probs [N, C]
          'spreading': lambda h, y, k, n_cls: _spreading_probs(h, y, k),
          'kmeans': lambda h, y, k, n_cls: _kmeans_probs(h, y, n_cls),
-         'logreg': lambda h, y, k, n_cls: _logreg_probs(h, y, n_cls)}
+         'logreg': lambda h, y, k, n_cls: _logreg_probs(h, y, n_cls),
+         'kmeans_logreg': lambda h, y, k, n_cls: _kmeans_logreg_probs(h, y, n_cls)}
 INDUCTIVE = {'knn', 'logreg'}  # votes whose labels come from the labelled samples alone
+TRAINED = {'kmeans_logreg'}  # votes fitted on the training samples, labelled or not; test samples only predicted
 
 # %% ../nbs/07_semisup.ipynb #11a0e2e9
 def _vote_probs(method, h, y, k, n_cls):
@@ -158,10 +170,14 @@ def label_test(h_train:np.ndarray, # [N, d] training embedding
                k:int=10, # its neighbours
               ) -> np.ndarray:
     """Predicted test labels from the few known training labels only: from the labelled samples alone for a vote in
-    `INDUCTIVE`, else transductively over training and test samples together."""
+    `INDUCTIVE`, from all training samples for one in `TRAINED`, else transductively over training and test
+    samples together."""
     if method in INDUCTIVE: h_train, known = h_train[known >= 0], known[known >= 0]
     h = np.concatenate([h_train, h_test])  # [N + M, d]
     y = np.concatenate([known, np.full(len(h_test), -1)])  # [N + M]
+    if method in TRAINED:
+        fit = np.arange(len(h)) < len(h_train)  # [N + M] the training rows
+        return _kmeans_logreg_probs(h, y, int(known.max()) + 1, fit).argmax(1)[len(h_train):]
     return pseudo_label(h, y, method, k=k)['label'][len(h_train):]
 
 # %% ../nbs/07_semisup.ipynb #d9f267ce

@@ -68,7 +68,7 @@ def test_digits_pipeline(tmp_path):
     # pseudo-labels of round i: logistic regression on round i-1's normalised training embedding, kept above the
     # threshold where LabelSpreading gives the same label, at most `cap` per class (the most confident)
     pl, ev = p['pseudo_label'], p['evaluate']
-    assert (pl['method'], pl['agree'], ev['method'], ev['also']) == ('logreg', 'spreading', 'logreg', 'spreading')
+    assert (pl['method'], pl['agree'], ev['method'], ev['also']) == ('logreg', 'spreading', 'kmeans_logreg', 'spreading')
     for i in (2, 3):
         h, _ = _rows(run/f'round{i - 1}'/'embeddings'/'train.npz', tr_idx)
         prob = _logreg(h, known).predict_proba(_unit(h)); lab_lr = prob.argmax(1); conf = prob.max(1)
@@ -79,13 +79,17 @@ def test_digits_pipeline(tmp_path):
         np.testing.assert_array_equal(f['idx'], tr_idx)
         np.testing.assert_array_equal(f['label'], np.where(known >= 0, known, np.where(keep, lab_lr, -1)))
 
-    # scores: logistic regression from the 10 known labels (raw pixels too), spreading beside it, k-means and 1-NN
+    # scores: constrained k-means labels the training rows from the 10 known labels, a logistic regression fitted on
+    # them labels the test rows (raw pixels too); logistic regression from the 10 labels alone, spreading beside it,
+    # k-means and 1-NN
     table = yaml.safe_load((run/'report.json').read_text())['table']
     x = dm.source.x.flatten(1).numpy(); y_all = dm.source.y.numpy(); y_te = y_all[te_idx]
-    for name in ('round1', 'round2', 'round3', 'raw logistic regression'):
+    assert table['raw logistic regression']['accuracy'] == pytest.approx(
+        (_logreg(x[tr_idx], known).predict(_unit(x[te_idx])) == y_te).mean(), abs=1e-12)
+    for name in ('round1', 'round2', 'round3', 'raw k-means + logistic regression'):
         h_tr, h_te = (x[tr_idx], x[te_idx]) if name.startswith('raw') else \
             (_rows(run/name/'embeddings'/'train.npz', tr_idx)[0], _rows(run/name/'embeddings'/'test.npz', te_idx)[0])
-        pred = _logreg(h_tr, known).predict(_unit(h_te))
+        pred = _logreg(h_tr, _constrained_kmeans(h_tr, known)).predict(_unit(h_te))
         assert table[name]['accuracy'] == pytest.approx((pred == y_te).mean(), abs=1e-12), name
         if name.startswith('raw'): continue
         sp = _spread(np.concatenate([h_tr, h_te]), np.r_[known, np.full(len(te_idx), -1)], ev['k']).transduction_
@@ -96,7 +100,8 @@ def test_digits_pipeline(tmp_path):
     lab = tr_idx[known >= 0]; d = ((x[te_idx, None] - x[None, lab]) ** 2).sum(-1)
     assert table['raw 1-NN']['accuracy'] == pytest.approx((y_all[lab][d.argmin(1)] == y_te).mean(), abs=1e-12)
     md = (run/'report.md').read_text()
-    for row in ('| raw 1-NN |', '| raw logistic regression |', '| raw LabelSpreading |', '| raw k-means |', '| round1 |', '| round3 |', '10 labelled',
+    for row in ('| raw 1-NN |', '| raw logistic regression |', '| raw LabelSpreading |', '| raw k-means |',
+                '| raw k-means + logistic regression |', '| round1 |', '| round3 |', '10 labelled',
                 "Pseudo-labels for round3 (logreg, threshold 0.2, where spreading agrees, at most 100 per class in round2's"): assert row in md
 
     # nothing is overwritten without --overwrite; --resume keeps finished rounds; a foreign embedding file is refused
