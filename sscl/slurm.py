@@ -335,6 +335,20 @@ def on_train_batch_end(self:SlurmRequeue, trainer, pl_module, outputs, batch, ba
               (f'requeued job {job}' if rc == 0 else f'requeue failed ({" ".join(cmd)} exited {rc})'), flush=True)
     trainer.should_stop = True
 
+# %% ../nbs/09_slurm.ipynb #94f6f1d9
+@patch
+def _stop_logging(self:SlurmRequeue, trainer):
+    "After a requeue: write what is logged (this step's row included), then log nothing more in this run."
+    if not self.requeued or not trainer.loggers: return
+    for lg in trainer.loggers: lg.save()
+    trainer.loggers = []
+
+@patch
+def on_validation_start(self:SlurmRequeue, trainer, pl_module): self._stop_logging(trainer)
+
+@patch
+def on_train_epoch_end(self:SlurmRequeue, trainer, pl_module): self._stop_logging(trainer)
+
 # %% ../nbs/09_slurm.ipynb #ec214d87
 def slurm_parser():
     "The arguments of `sscl slurm`."

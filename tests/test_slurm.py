@@ -109,3 +109,32 @@ def test_slurm_folder_matches_the_generator():
     for name, text in example_scripts(ROOT).items():
         assert (ROOT/'slurm'/name).read_text() == text, f'slurm/{name} is stale: regenerate it with sscl.slurm.example_scripts'
         assert '/work/' not in text and f'sbatch slurm/{name}' in text
+
+KICK = '''import os, signal
+from lightning.pytorch.callbacks import Callback
+class Kick(Callback):
+    "Send SIGUSR1 to this process at the end of batch `batch` of epoch `epoch`, as SLURM does before the time limit."
+    def __init__(self, epoch: int = 1, batch: int = 5): self.epoch, self.batch = epoch, batch
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.current_epoch == self.epoch and batch_idx == self.batch: os.kill(os.getpid(), signal.SIGUSR1)
+'''
+
+def test_requeue_mid_epoch_logs_each_epoch_once(tmp_path):
+    "A requeue in the middle of an epoch, then the resumed start: one row per batch, one epoch row and one validation row per epoch."
+    import csv
+    (tmp_path/'kick.py').write_text(KICK)  # sscl puts the working directory on the import path
+    run, cfg = tmp_path/'run', _config(tmp_path/'c.yaml', tmp_path/'run', 3)
+    c = yaml.safe_load(cfg.read_text())
+    c['trainer']['callbacks'] = [{'class_path': 'kick.Kick', 'init_args': {'epoch': 1, 'batch': 5}},
+                                 {'class_path': 'sscl.slurm.SlurmRequeue', 'init_args': {'command': ['true'], 'signum': 10}}]
+    cfg.write_text(yaml.safe_dump(c))
+    r = sscl('fit', '--config', cfg, cwd=tmp_path)
+    assert 'saved' in r.stdout and (run/'hpc_ckpt_1.ckpt').exists(), r.stderr[-3000:]
+    steps = 1295 // 64  # one process, batch 64, drop_last
+    assert _step(run/'hpc_ckpt_1.ckpt') == steps + 6  # saved after the sixth batch of epoch 1
+    r = sscl('fit', '--config', cfg, '--ckpt_path', run/'hpc_ckpt_1.ckpt', cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = list(csv.DictReader(open(run/'metrics.csv')))
+    assert [int(x['epoch']) for x in rows if x.get('train/loss_epoch')] == [0, 1, 2]
+    assert [int(x['epoch']) for x in rows if x.get('val/loss')] == [0, 1, 2]
+    assert [int(x['step']) for x in rows if x.get('train/loss_step')] == list(range(3 * steps))
