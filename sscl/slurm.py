@@ -344,10 +344,14 @@ def _stop_logging(self:SlurmRequeue, trainer):
     trainer.loggers = []
 
 @patch
-def on_validation_start(self:SlurmRequeue, trainer, pl_module): self._stop_logging(trainer)
+def on_validation_start(self:SlurmRequeue, trainer, pl_module):
+    "After a requeue: no validation rows."
+    self._stop_logging(trainer)
 
 @patch
-def on_train_epoch_end(self:SlurmRequeue, trainer, pl_module): self._stop_logging(trainer)
+def on_train_epoch_end(self:SlurmRequeue, trainer, pl_module):
+    "After a requeue: no epoch-end rows."
+    self._stop_logging(trainer)
 
 # %% ../nbs/09_slurm.ipynb #ec214d87
 def slurm_parser():
