@@ -148,9 +148,10 @@ def run_checkpoints(root:Path) -> list[Path]:
 
 # %% ../nbs/05_cli.ipynb #6043487e
 _RUN_FILES = ('config.yaml', 'metrics.csv', 'results.json', 'hparams.yaml')
+# what a run writes, and --overwrite removes
 _RUN_OUTPUTS = ('checkpoints/*.ckpt', 'hpc_ckpt_*.ckpt', 'metrics.csv', 'results.json', 'hparams.yaml',
                 'events.out.tfevents.*', 'embeddings/*.npz', 'predict/*.npz', 'plots/val_corner_epoch*.png',
-                'plots/test_corner.png', 'plots/test_overview.png', 'plots/loss.png')  # what a run writes, and --overwrite removes
+                'plots/test_corner.png', 'plots/test_overview.png', 'plots/loss.png')
 
 def check_run_dir(root:Path, # the run directory
                   resuming:bool, # the fit continues a checkpoint of this run

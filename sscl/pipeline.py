@@ -447,8 +447,9 @@ def report_md(cfg_path:Path, # the pipeline config
     return '\n'.join(lines + ['', f'Rerun a round with `sscl fit --config <dir>/<round>.yaml`; {rerun}.', ''])
 
 # %% ../nbs/07b_pipeline.ipynb #55d6a2c3
+# what a pipeline writes in its directory, and --overwrite removes
 PIPELINE_FILES = ('round*.yaml', 'pseudo_labels_round*.npz', 'report.md', 'report.json', 'accuracy.png',
-                  'confusion.png', 'corner_*.png', 'overview_*.png')  # what a pipeline writes in its directory, and --overwrite removes
+                  'confusion.png', 'corner_*.png', 'overview_*.png')
 
 def prepare_dir(out:Path, # the pipeline directory
                 overwrite:bool, # remove the files an earlier pipeline wrote here
