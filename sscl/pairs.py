@@ -15,16 +15,17 @@ from fastcore.basics import patch
 from .io import safe_unpickle
 from .augment import Views, digits_augment, simclr_augment, small_image_augment, timeseries_augment, jet_augment
 from .augment import GaussianNoise, NoiseShift
+from .measure import smear, fit_measurement
 
 # %% auto #0
 __all__ = ['IMG_EXTS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_NAMES', 'ARRAY_SPLITS', 'integer_labels', 'Samples', 'stratified_split',
            'few_labels', 'ViewDataset', 'EvalDataset', 'BatchViews', 'check_data_settings', 'check_finite',
-           'PairDataModule', 'read_pseudo_labels', 'DigitsDataModule', 'ShiftedDigitsDataModule', 'data_root',
-           'load_image', 'scan_folder', 'ImageFolderDataModule', 'ImagenetteDataModule', 'NoisyImagenetteDataModule',
-           'CIFAR10DataModule', 'read_arrays', 'array_splits', 'ArrayDataModule', 'simulate_gaussians',
-           'simulate_benchmark', 'simulate_jets', 'simulate_timeseries', 'GaussianClassesDataModule',
-           'ToyJetsDataModule', 'SyntheticBenchmarkDataModule', 'detector_smear', 'ShiftedToyJetsDataModule',
-           'ToyTimeSeriesDataModule', 'MNIST1DDataModule']
+           'PairDataModule', 'read_pseudo_labels', 'DigitsDataModule', 'ShiftedDigitsDataModule', 'MeasuredViews',
+           'data_root', 'load_image', 'scan_folder', 'ImageFolderDataModule', 'ImagenetteDataModule',
+           'NoisyImagenetteDataModule', 'CIFAR10DataModule', 'read_arrays', 'array_splits', 'ArrayDataModule',
+           'simulate_gaussians', 'simulate_benchmark', 'simulate_jets', 'simulate_timeseries',
+           'GaussianClassesDataModule', 'ToyJetsDataModule', 'SyntheticBenchmarkDataModule', 'detector_smear',
+           'ShiftedToyJetsDataModule', 'ToyTimeSeriesDataModule', 'MNIST1DDataModule']
 
 # %% ../nbs/03_pairs.ipynb #35bf3f26
 def integer_labels(y, # labels: integers, or floats holding whole numbers
@@ -343,7 +344,12 @@ def _loader(self:PairDataModule, ds, shuffle):
     return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle, drop_last=shuffle and len(ds) > self.batch_size,
                       num_workers=self.num_workers, pin_memory=self.pin_memory, generator=g,
                       persistent_workers=self.num_workers > 0,
-                      collate_fn=BatchViews(self.batch_transform))
+                      collate_fn=self._collate())
+
+@patch
+def _collate(self:PairDataModule):
+    "The loaders' collate function: `BatchViews` with the batch transform."
+    return BatchViews(self.batch_transform)
 
 @patch
 def _eval_ds(self:PairDataModule, split, n_views):
@@ -382,6 +388,14 @@ class DigitsDataModule(PairDataModule):
         return {'all': Samples(torch.tensor(d.images / 16., dtype=torch.float32)[:, None], d.target)}
     def default_train_transform(self): return digits_augment()
 
+# %% ../nbs/03_pairs.ipynb #c187e00b
+def _measurement_arg(v) -> dict|None:
+    "`measured_views` checked: None, 'fit' (fitted at setup: None until then) or {contrast, blur, noise}."
+    if v is None or v == 'fit': return None
+    if not isinstance(v, dict) or set(v) != {'contrast', 'blur', 'noise'}:
+        raise ValueError(f"measured_views must be null, 'fit' or {{contrast, blur, noise}}, got {v!r}")
+    return {k: float(x) for k, x in v.items()}
+
 # %% ../nbs/03_pairs.ipynb #0de28a04
 class ShiftedDigitsDataModule(DigitsDataModule):
     "Digits in two domains: labelled source (domain 0) and a dimmer, noisier, optionally blurred target (domain 1)."
@@ -390,21 +404,58 @@ class ShiftedDigitsDataModule(DigitsDataModule):
                  noise:float=0.2, # sigma of the target's fixed Gaussian noise (seeded)
                  blur:float=0.0, # sigma in pixels of the target's Gaussian blur (0: none)
                  labeled_domains:list[int]|None=(0,), # domains that keep labels; the target's are hidden
+                 measured_views:str|dict|None=None, # 'fit' or {contrast, blur, noise}: source views measured
                  **kwargs):
         super().__init__(labeled_domains=None if labeled_domains is None else list(labeled_domains), **kwargs)
         if not 0 < target_fraction < 1: raise ValueError(f'target_fraction must be in (0, 1), got {target_fraction}')
         self.target_fraction, self.contrast, self.noise, self.blur = target_fraction, contrast, noise, blur
+        self.measured_views, self.measurement = measured_views, _measurement_arg(measured_views)
 
     def load(self):
-        from torchvision.transforms.v2.functional import gaussian_blur
         s = super().load()['all']
         _, tgt = stratified_split(s.y, self.target_fraction, self.seed + 7)
         x, dom = s.x.clone(), torch.zeros_like(s.y)
-        xt = x[tgt] * self.contrast
-        if self.blur > 0: xt = gaussian_blur(xt, [3, 3], [self.blur, self.blur])
+        xt = smear(x[tgt], self.contrast, self.blur)  # the measurement model of sscl.measure
         g = torch.Generator().manual_seed(self.seed + 8)
         x[tgt], dom[tgt] = (xt + self.noise * torch.randn(xt.shape, generator=g)).clamp(0, 1), 1
         return {'all': Samples(x, s.y, dom)}
+
+# %% ../nbs/03_pairs.ipynb #c93c4db1
+class MeasuredViews(BatchViews):
+    """Collate function: `BatchViews`, then view `view` of the source samples (domain 0) measured (`smear`, Gaussian
+    noise, clipped to [0, 1])."""
+    def __init__(self, transform=None, contrast:float=1.0, blur:float=0.0, noise:float=0.0, view:int=1):
+        super().__init__(transform)
+        if not noise >= 0: raise ValueError(f'noise must be >= 0, got {noise}')
+        self.contrast, self.blur, self.noise, self.view = contrast, blur, noise, view
+    def __call__(self, items):
+        b = super().__call__(items)
+        if 'views' not in b or len(b['views']) <= self.view: return b
+        v, src = b['views'][self.view].clone(), b['domain'] == 0  # [B, C, H, W], [B]
+        m = smear(v[src], self.contrast, self.blur)  # [B_source, C, H, W]
+        v[src] = (m + self.noise * torch.randn_like(m)).clamp(0, 1)
+        b['views'] = [*b['views'][: self.view], v, *b['views'][self.view + 1 :]]
+        return b
+    def __repr__(self): return f'MeasuredViews({self.transform!r}, {self.contrast}, {self.blur}, {self.noise})'
+
+# %% ../nbs/03_pairs.ipynb #a8767e07
+@patch
+def setup(self:ShiftedDigitsDataModule, stage:str|None=None):
+    "The splits (PairDataModule's); with `measured_views: fit`, the measurement fitted on the training split."
+    PairDataModule.setup(self, stage)
+    if self.measured_views != 'fit' or self.measurement is not None: return
+    tr = self.splits['train']
+    x, dom = self.source.x[tr], self.source.domain[tr]  # [N, 1, 8, 8], [N]
+    if not (dom == 1).any(): raise ValueError("measured_views 'fit' needs target images in the training split")
+    f = fit_measurement(x[dom == 0], x[dom == 1])
+    self.measurement = {k: f[k] for k in ('contrast', 'blur', 'noise')}
+    rank_zero_info(f'sscl: source views measured as the target, fitted without its labels: {self.measurement}')
+
+@patch
+def _collate(self:ShiftedDigitsDataModule):
+    "`MeasuredViews` when a measurement is set, else `BatchViews`."
+    if self.measurement is None: return BatchViews(self.batch_transform)
+    return MeasuredViews(self.batch_transform, **self.measurement)
 
 # %% ../nbs/03_pairs.ipynb #b478540e
 IMG_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')

@@ -14,14 +14,16 @@ from .io import read_yaml, write_text, save_figure, expand_path, mark_dir, read_
 from .io import option_value
 from .plots import corner_plot, plot_confusion, accuracy_bars, embedding_overview
 from .semisup import pseudo_label, save_pseudo_labels, label_test, accuracies, INDUCTIVE, TRAINED, VOTES
+from .measure import fit_measurement, measurement_probs
 from .semisup import domain_auc, source_cv_accuracy, select_label_free
 
 # %% auto #0
-__all__ = ['PIPELINE_KEYS', 'PSEUDO_LABEL_DEFAULTS', 'EVALUATE_DEFAULTS', 'PIPELINE_FILES', 'set_dotted', 'apply_overrides',
-           'model_key', 'Round', 'Plan', 'override_pipeline', 'plan_pipeline', 'build_datamodule', 'aligned',
-           'round_command', 'run_round', 'label_draws', 'draw_summary', 'score_round', 'label_free_scores',
-           'raw_baselines', 'pipeline_plots', 'report_md', 'prepare_dir', 'write_rounds', 'check_rounds', 'pseudo_step',
-           'run_pipeline', 'pipeline_parser', 'dotted_options', 'pipeline_main']
+__all__ = ['PIPELINE_KEYS', 'PSEUDO_LABEL_DEFAULTS', 'EVALUATE_DEFAULTS', 'MEASURED', 'PIPELINE_FILES', 'set_dotted',
+           'apply_overrides', 'model_key', 'Round', 'Plan', 'override_pipeline', 'plan_pipeline', 'build_datamodule',
+           'aligned', 'round_command', 'run_round', 'label_draws', 'draw_summary', 'score_round', 'label_free_scores',
+           'measurable', 'measure_domains', 'measured_probs', 'raw_baselines', 'pipeline_plots', 'report_md',
+           'prepare_dir', 'write_rounds', 'check_rounds', 'pseudo_step', 'run_pipeline', 'pipeline_parser',
+           'dotted_options', 'pipeline_main']
 
 # %% ../nbs/07b_pipeline.ipynb #d4b79bd4
 def set_dotted(cfg:dict, # a nested config, changed in place
@@ -173,7 +175,8 @@ def _read_pipeline_config(path:Path, # the pipeline config file
     votes = {f'pseudo_label.{k}': (cfg.get('pseudo_label') or {}).get(k) for k in ('method', 'agree')}
     votes |= {f'evaluate.{k}': (cfg.get('evaluate') or {}).get(k) for k in ('method', 'also')}
     for key, v in votes.items():
-        if v is not None and v not in VOTES and not (key == 'pseudo_label.method' and v == 'classifier'):
+        other = key == 'pseudo_label.method' and v in ('classifier', 'measurement')  # not votes in the embedding
+        if v is not None and v not in VOTES and not other:
             raise ValueError(f'{path}: {key} is {v!r}; the votes are {sorted(VOTES)}')
     return cfg
 
@@ -304,11 +307,58 @@ def label_free_scores(run:Path, # a finished round's run directory
     dom = dm.source.domain[dm.splits['train']].numpy()
     return {'known_cv': source_cv_accuracy(tr['h'], dm.known_labels.numpy()), 'domain_auc': domain_auc(tr['h'], dom)}
 
+# %% ../nbs/07b_pipeline.ipynb #e3a62d7f
+MEASURED = 'raw measurement model (fitted without target labels)'  # its row in the report
+
+def measurable(dm) -> bool:
+    "Whether `measure_domains` applies: images in [0, 1] held as a tensor, two domains, every source image labelled."
+    tr = dm.splits['train']
+    x = dm.source.x
+    if not isinstance(x, torch.Tensor) or x.dim() != 4: return False
+    dom = dm.source.domain[tr].numpy()
+    ok = sorted(np.unique(dom).tolist()) == [0, 1] and not (dm.known_labels.numpy()[dom == 0] < 0).any()
+    return bool(ok and x.min() >= 0 and x.max() <= 1)
+
+# %% ../nbs/07b_pipeline.ipynb #02ce3244
+def measure_domains(dm, # a two-domain data module of images in [0, 1]; every source training image labelled
+                   ) -> dict:
+    """{domain: {contrast, blur, noise}}, each fitted without a target label (`sscl.measure.fit_measurement`): the
+    target's on its unlabelled training images, the source's (contrast 1, no blur) across halves of its own."""
+    tr = dm.splits['train']
+    x, dom, known = dm.source.x[tr], dm.source.domain[tr].numpy(), dm.known_labels.numpy()  # x [N, C, H, W]
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.min() < 0 or x.max() > 1:
+        raise ValueError('the measurement model needs images [N, C, H, W] in [0, 1], held as a tensor')
+    if sorted(np.unique(dom).tolist()) != [0, 1]:
+        raise ValueError('the measurement model needs a source (domain 0) and a target (domain 1)')
+    if (known[dom == 0] < 0).any(): raise ValueError('the measurement model needs every source training image labelled')
+    xs = x[dom == 0]
+    fits = {1: fit_measurement(xs, x[(dom == 1) & (known < 0)]),
+            0: fit_measurement(xs[::2], xs[1::2], {'contrast': (1.0,), 'blur': (0.0,)})}
+    return {d: {k: f[k] for k in ('contrast', 'blur', 'noise')} for d, f in fits.items()}
+
+# %% ../nbs/07b_pipeline.ipynb #4b5a2eac
+def measured_probs(dm, # as for `measure_domains`
+                   x:torch.Tensor, # [N, C, H, W] images to label
+                   dom:np.ndarray, # [N] their domains
+                   fits:dict, # `measure_domains(dm)`
+                  ) -> np.ndarray: # [N, K]
+    "Class posteriors of images, each under its domain's fitted measurement of the labelled source training images."
+    tr = dm.splits['train']
+    src = dm.source.domain[tr].numpy() == 0
+    xs, ys = dm.source.x[tr][src], dm.known_labels.numpy()[src]
+    k = int(dm.source.y.max()) + 1
+    out = np.zeros((len(x), k))
+    for d, f in fits.items():
+        sel = np.asarray(dom) == d
+        if sel.any(): out[sel] = measurement_probs(xs, ys, x[sel], f['contrast'], f['blur'], f['noise'], n_cls=k)
+    return out
+
 # %% ../nbs/07b_pipeline.ipynb #844cd19b
 def raw_baselines(dm, # the pipeline's data module
                   k:int=7, # LabelSpreading's neighbours
                  ) -> dict:
-    "Raw-input test accuracies (1-NN, logreg, spreading, k-means) from the few known labels; empty for files."
+    """Raw-input test accuracies (1-NN, logreg, spreading, k-means; the measurement model where `measurable`) from
+    the few known labels; empty for files."""
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.semi_supervised import LabelSpreading
     if not isinstance(dm.source.x, torch.Tensor): return {}
@@ -322,13 +372,18 @@ def raw_baselines(dm, # the pipeline's data module
     spread.fit(np.concatenate([xtr, xte]), np.concatenate([known, np.full(len(xte), -1)]))
     km, lr = label_test(xtr, known, xte, 'kmeans'), label_test(xtr, known, xte, 'logreg')
     km_lr = label_test(xtr, known, xte, 'kmeans_logreg')
-    return {
+    out = {
         'raw 1-NN': accuracies(nn1, yte, dom),
         'raw logistic regression': accuracies(lr, yte, dom),
         'raw LabelSpreading': accuracies(spread.transduction_[len(xtr) :], yte, dom),
         'raw k-means': accuracies(km, yte, dom),
         'raw k-means + logistic regression': accuracies(km_lr, yte, dom),
     }
+    if measurable(dm):
+        fits = measure_domains(dm)
+        pm = measured_probs(dm, dm.test_source.x[dm.splits['test']], dom, fits)  # [N_test, K]
+        out[MEASURED] = {**accuracies(pm.argmax(1), yte, dom), 'measurement': fits}
+    return out
 
 # %% ../nbs/07b_pipeline.ipynb #0d2b505a
 def pipeline_plots(out:Path, # the pipeline directory
@@ -393,7 +448,10 @@ def _table_rows(table:dict, # step -> accuracies (and `also_accuracy`, `draws`)
 # %% ../nbs/07b_pipeline.ipynb #d5608aaf
 def _pl_words(st:dict) -> str:
     "A pseudo-labeller's settings in words: 'logreg, threshold 0.5, where spreading agrees, at most 100 per class'."
-    words = [st['method'], f'threshold {st["threshold"]}']
+    m = st.get('measurement', {}).get(1)
+    head = st['method'] if not m else (f'measurement model of the raw target images (contrast {m["contrast"]}, blur '
+                                       f'{m["blur"]}, noise {m["noise"]}, fitted without target labels)')
+    words = [head, f'threshold {st["threshold"]}']
     if st.get('agree'): words.append(f'where {st["agree"]} agrees')
     if st.get('cap'): words.append(f'at most {st["cap"]} per class')
     if st.get('balance'): words.append('balanced')
@@ -517,19 +575,31 @@ def check_rounds(plan:Plan, # the pipeline's plan
             args[f'{r.name} of the pipeline'] = ['--config', str(Path(tmp)/f'{r.name}.yaml')]
         check_fit_configs(args)
 
+# %% ../nbs/07b_pipeline.ipynb #aacab540
+def _measured_train(dm, fits:dict) -> np.ndarray:
+    "[N_train, K] class probabilities of the training split: the known labels, and `measured_probs` for the rest."
+    known = dm.known_labels.numpy()
+    tr, unl = dm.splits['train'], known < 0
+    probs = np.eye(int(dm.source.y.max()) + 1)[np.maximum(known, 0)]  # [N_train, K]
+    probs[unl] = measured_probs(dm, dm.source.x[tr][unl], dm.source.domain[tr].numpy()[unl], fits)
+    return probs
+
 # %% ../nbs/07b_pipeline.ipynb #1a503b05
 def pseudo_step(plan:Plan, # the pipeline's plan
                 dm, # its data module
                 rnd:Round, # the round to label, `rnd.labels_from` set
                 resume:bool, # keep a pseudo-label file written earlier
                ) -> dict:
-    "Pseudo-labels for a round from its `labels_from` round's embedding of the training split; their statistics."
+    """Pseudo-labels for a round from its `labels_from` round's embedding of the training split (method
+    'measurement': from the raw images, `measured_probs`); their statistics."""
     s, prev = plan.pseudo_label, rnd.labels_from
     train_idx = dm.splits['train'].numpy()
     tr = aligned(plan.dir/prev/'embeddings'/'train.npz', train_idx)
     known, path = dm.known_labels.numpy(), plan.dir/f'pseudo_labels_{rnd.name}.npz'
+    fits = measure_domains(dm) if s['method'] == 'measurement' else None
     if not (resume and path.exists()):
-        save_pseudo_labels(path, train_idx, pseudo_label(tr['h'], known, **s), len(dm.source), {**s, 'from': prev})
+        vote = {**s, 'method': 'classifier', 'probs': _measured_train(dm, fits)} if fits else s
+        save_pseudo_labels(path, train_idx, pseudo_label(tr['h'], known, **vote), len(dm.source), {**s, 'from': prev})
     f = aligned(path, train_idx)  # the file the round trains on, kept or just written
     made = json.loads(str(f['settings'])) if 'settings' in f else None
     if made != {**s, 'from': prev}:
@@ -541,7 +611,8 @@ def pseudo_step(plan:Plan, # the pipeline's plan
     checked = kept & (tr['y'] >= 0)  # kept samples whose true label the data hold (-1: none, nothing to check)
     return {**s, 'from': prev, 'file': path.name, 'unlabelled': int((known < 0).sum()), 'kept': int(kept.sum()),
             'checked': int(checked.sum()),
-            'accuracy_kept': float((label[checked] == tr['y'][checked]).mean()) if checked.any() else float('nan')}
+            'accuracy_kept': float((label[checked] == tr['y'][checked]).mean()) if checked.any() else float('nan'),
+            **({'measurement': fits} if fits else {})}
 
 # %% ../nbs/07b_pipeline.ipynb #99d818bc
 def _class_names(dm) -> list[str]:

@@ -5,7 +5,7 @@ import style
 
 # Each module's layer: a module may import only modules of a lower layer (documented in nbs/index.ipynb, "Design").
 LAYERS = {'io': 0, 'plots': 1,
-          'losses': 2, 'align': 2, 'augment': 2, 'encoders': 2, 'evaluate': 2, 'discovery': 2, 'semisup': 2,
+          'losses': 2, 'align': 2, 'measure': 2, 'augment': 2, 'encoders': 2, 'evaluate': 2, 'discovery': 2, 'semisup': 2,
           'pairs': 3, 'model': 4, 'jets': 4, 'pipeline': 5, 'slurm': 5, 'cli': 6, 'commands': 0, '__main__': 7, '__init__': 0}
 
 
