@@ -85,21 +85,25 @@ def _conv_block(c_in, c_out, pool:bool):
 
 # %% ../nbs/01_encoders.ipynb #5713f1bb
 class SmallCNN(Encoder):
-    "Conv blocks (3x3 conv, batch norm, ReLU, 2x2 max-pool) -> global average -> MLP head."
+    "Conv blocks (3x3 conv, batch norm, ReLU, 2x2 max-pool) -> average pool to a pool_size grid -> MLP head."
     def __init__(self,
                  in_channels:int=1, # image channels
                  embed_dim:int=8, # size of the embedding
                  channels:list[int]=(32, 64, 128), # channels of each block; every block but the last halves the size
                  head_hidden:list[int]=(128,), # hidden sizes of the MLP head
+                 pool_size:int=1, # side of the average-pooled grid the head reads (1: global average)
                 ):
         super().__init__()
+        if not (isinstance(pool_size, int) and pool_size >= 1):
+            raise ValueError(f'pool_size must be an integer >= 1, got {pool_size!r}')
         cs = [in_channels, *channels]
         self.features = nn.Sequential(*[_conv_block(a, b, pool=i < len(channels) - 1)
                                         for i, (a, b) in enumerate(zip(cs, cs[1:]))])
-        self.head, self.embed_dim = MLP(cs[-1], list(head_hidden), embed_dim), embed_dim
+        self.pool = nn.AdaptiveAvgPool2d(pool_size)
+        self.head, self.embed_dim = MLP(cs[-1] * pool_size ** 2, list(head_hidden), embed_dim), embed_dim
 
-    def forward(self, x):
-        return self.head(self.features(x).mean((2, 3)))
+    def forward(self, x):  # x [B, C, H, W] -> [B, embed_dim]
+        return self.head(self.pool(self.features(x)).flatten(1))
 
 # %% ../nbs/01_encoders.ipynb #ad73f2eb
 class DomainBatchNorm(nn.Module):
