@@ -1,11 +1,11 @@
 """Domain adaptation on shifted digits: every adaptation method against raw pixels, source-only and the oracle.
 
-Per seed (the seed sets the split, which half of the digits is the shifted target, and the training) three
+Per seed (the seed sets the split, which half of the digits is the shifted target, and the training) four
 pipelines run from `configs/digits_shift_pipeline.yaml`:
-- the pipeline itself: round 1 (SupCon on the labelled source, the target as -1, per-domain batch-norm statistics),
+- the pipeline itself: round 1 (SupCon on the labelled source seen clean and measured, the target as -1),
   target pseudo-labels, round 2, and copies of round 2 with each adaptation method; its label-free pick;
-- `source only`: round 1 trained on the source alone (it never sees a target image), one set of statistics;
-- `shared BN`: round 1 with the target as -1 but one set of batch-norm statistics for both domains;
+- `source only`: round 1 trained on the source alone (it never sees a target image, nor a measured view);
+- `without measured views`: round 1 with the target as -1 but the source seen clean only (no measurement model);
 - `oracle`: round 1 trained and scored with the target's labels too: the ceiling for this network and recipe.
 Every other accuracy labels the test images from the source labels only (the config's `evaluate` vote).
 
@@ -18,10 +18,10 @@ import numpy as np, yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT/'configs'/'digits_shift_pipeline.yaml'
-# the two single-round comparisons: overrides of the pipeline config
+# the single-round comparisons: overrides of the pipeline config
 CASES = {
-    'source only': {'cycles': 0, 'round1': {'model.domain_bn': False, 'data.init_args.train_domains': [0]}},
-    'shared BN': {'cycles': 0, 'round1': {'model.domain_bn': False}},
+    'source only': {'cycles': 0, 'round1': {'data.init_args.train_domains': [0], 'data.init_args.measured_views': None}},
+    'without measured views': {'cycles': 0, 'round1': {'data.init_args.measured_views': None}},
     'oracle': {'cycles': 0, 'labels': {'label_fraction': 1.0, 'labeled_domains': None}},
 }
 
