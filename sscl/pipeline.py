@@ -311,12 +311,14 @@ def label_free_scores(run:Path, # a finished round's run directory
 MEASURED = 'raw measurement model (fitted without target labels)'  # its row in the report
 
 def measurable(dm) -> bool:
-    "Whether `measure_domains` applies: images in [0, 1] held as a tensor, two domains, every source image labelled."
+    """Whether `measure_domains` applies: images in [0, 1] held as a tensor, two domains, every source training image
+    labelled and some target ones not."""
     tr = dm.splits['train']
     x = dm.source.x
     if not isinstance(x, torch.Tensor) or x.dim() != 4: return False
     dom = dm.source.domain[tr].numpy()
-    ok = sorted(np.unique(dom).tolist()) == [0, 1] and not (dm.known_labels.numpy()[dom == 0] < 0).any()
+    known = dm.known_labels.numpy()
+    ok = sorted(np.unique(dom).tolist()) == [0, 1] and not (known[dom == 0] < 0).any() and (known[dom == 1] < 0).any()
     return bool(ok and x.min() >= 0 and x.max() <= 1)
 
 # %% ../nbs/07b_pipeline.ipynb #02ce3244
@@ -331,6 +333,7 @@ def measure_domains(dm, # a two-domain data module of images in [0, 1]; every so
     if sorted(np.unique(dom).tolist()) != [0, 1]:
         raise ValueError('the measurement model needs a source (domain 0) and a target (domain 1)')
     if (known[dom == 0] < 0).any(): raise ValueError('the measurement model needs every source training image labelled')
+    if not (known[dom == 1] < 0).any(): raise ValueError('the measurement model needs unlabelled target images')
     xs = x[dom == 0]
     fits = {1: fit_measurement(xs, x[(dom == 1) & (known < 0)]),
             0: fit_measurement(xs[::2], xs[1::2], {'contrast': (1.0,), 'blur': (0.0,)})}
