@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from .io import safe_unpickle
 from .augment import Views, digits_augment, simclr_augment, small_image_augment, timeseries_augment, jet_augment
 from .augment import GaussianNoise, NoiseShift
-from .measure import smear, fit_measurement
+from .measure import measure, fit_measurement
 
 # %% auto #0
 __all__ = ['IMG_EXTS', 'IMAGENETTE_CLASSES', 'IMAGENETTE_NAMES', 'ARRAY_SPLITS', 'integer_labels', 'Samples', 'stratified_split',
@@ -415,15 +415,14 @@ class ShiftedDigitsDataModule(DigitsDataModule):
         s = super().load()['all']
         _, tgt = stratified_split(s.y, self.target_fraction, self.seed + 7)
         x, dom = s.x.clone(), torch.zeros_like(s.y)
-        xt = smear(x[tgt], self.contrast, self.blur)  # the measurement model of sscl.measure
         g = torch.Generator().manual_seed(self.seed + 8)
-        x[tgt], dom[tgt] = (xt + self.noise * torch.randn(xt.shape, generator=g)).clamp(0, 1), 1
+        x[tgt], dom[tgt] = measure(x[tgt], self.contrast, self.blur, self.noise, g), 1  # sscl.measure's model
         return {'all': Samples(x, s.y, dom)}
 
 # %% ../nbs/03_pairs.ipynb #c93c4db1
 class MeasuredViews(BatchViews):
-    """Collate function: `BatchViews`, then view `view` of the source samples (domain 0) measured (`smear`, Gaussian
-    noise, clipped to [0, 1])."""
+    """Collate function: `BatchViews`, then view `view` of the source samples (domain 0) measured
+    (`sscl.measure.measure`)."""
     def __init__(self, transform=None, contrast:float=1.0, blur:float=0.0, noise:float=0.0, view:int=1):
         super().__init__(transform)
         if not noise >= 0: raise ValueError(f'noise must be >= 0, got {noise}')
@@ -432,8 +431,7 @@ class MeasuredViews(BatchViews):
         b = super().__call__(items)
         if 'views' not in b or len(b['views']) <= self.view: return b
         v, src = b['views'][self.view].clone(), b['domain'] == 0  # [B, C, H, W], [B]
-        m = smear(v[src], self.contrast, self.blur)  # [B_source, C, H, W]
-        v[src] = (m + self.noise * torch.randn_like(m)).clamp(0, 1)
+        v[src] = measure(v[src], self.contrast, self.blur, self.noise)  # [B_source, C, H, W]
         b['views'] = [*b['views'][: self.view], v, *b['views'][self.view + 1 :]]
         return b
     def __repr__(self): return f'MeasuredViews({self.transform!r}, {self.contrast}, {self.blur}, {self.noise})'

@@ -334,10 +334,12 @@ def measure_domains(dm, # a two-domain data module of images in [0, 1]; every so
         raise ValueError('the measurement model needs a source (domain 0) and a target (domain 1)')
     if (known[dom == 0] < 0).any(): raise ValueError('the measurement model needs every source training image labelled')
     if not (known[dom == 1] < 0).any(): raise ValueError('the measurement model needs unlabelled target images')
-    xs = x[dom == 0]
-    fits = {1: fit_measurement(xs, x[(dom == 1) & (known < 0)]),
-            0: fit_measurement(xs[::2], xs[1::2], {'contrast': (1.0,), 'blur': (0.0,)})}
-    return {d: {k: f[k] for k in ('contrast', 'blur', 'noise')} for d, f in fits.items()}
+    if getattr(dm, '_measured', None) is None:  # fitted once per data module: the baselines and each round use it
+        xs = x[dom == 0]
+        fits = {1: fit_measurement(xs, x[(dom == 1) & (known < 0)]),
+                0: fit_measurement(xs[::2], xs[1::2], {'contrast': (1.0,), 'blur': (0.0,)})}
+        dm._measured = {d: {k: f[k] for k in ('contrast', 'blur', 'noise')} for d, f in fits.items()}
+    return dm._measured
 
 # %% ../nbs/07b_pipeline.ipynb #4b5a2eac
 def measured_probs(dm, # as for `measure_domains`
