@@ -2,6 +2,8 @@
 a plain numpy implementation of the same Newton step, a numpy conjugate-gradient solve of the same system, and
 sscl before the subnormal cut of the kernel (values below sqrt(tiny) set to 0: products of small kernels in the Hessian
 are subnormal and 5-10 times slower). Same process, interleaved, medians of --reps, ratios to sscl float64.
+A last row per size is a floor, not a solver: the work every method does for one toy however it solves (the distances
+to the centres once, the kernel of each width, and one product K^T (K v), a single CG iteration, per width).
 Then the largest M: one width at N_R = 50,000, N_D = 10,000, M = --big-m, float32, with its time and peak memory.
 usage: OMP_NUM_THREADS=2 python bench/nplm.py [--reps 5] [--big-m 10000]"""
 import argparse, math, os, resource, statistics, time
@@ -49,6 +51,17 @@ def unfloored(x, c, sigma, d2=None):
     "The kernel as sscl computed it before: exp straight through the subnormal range."
     return torch.exp((sq_dist(x, c) if d2 is None else d2) * (-0.5 / sigma ** 2))
 
+def floor_toy(nplm, ref, dat, M, seed=0):
+    "The least work of one toy: distances once, each width's [N, M] kernel, one Hessian-vector product K^T (K v)."
+    x = nplm.standardise(torch.as_tensor(np.concatenate([dat, ref])))  # [N, d]
+    c = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:M]]  # [M, d]
+    d2, v = sq_dist(x, c), torch.ones(M, dtype=x.dtype)  # [N, M], [M]
+    for s in nplm.widths:
+        K = gaussian_kernel(x, c, s, d2)  # [N, M]
+        K.T @ (K @ v)  # [M]
+
+FLOOR = 'floor: 6 kernels + one CG iteration each (no solve)'
+
 def timed(fn, reps):
     out = []
     for _ in range(reps):
@@ -81,14 +94,15 @@ def main():
             try: return n64.statistic(ref, dat, seed=0)
             finally: D.gaussian_kernel = gaussian_kernel
         impls['sscl before the subnormal cut'] = before
+        impls[FLOOR] = lambda: floor_toy(n64, ref, dat, M)
         times = {k: [] for k in impls}
-        diffs = {k: float(np.max(np.abs(f() - t_ref) / np.abs(t_ref))) for k, f in impls.items()}
+        diffs = {k: f'{np.max(np.abs(f() - t_ref) / np.abs(t_ref)):.1e}' if k != FLOOR else '-' for k, f in impls.items()}
         for _ in range(a.reps):
             for k, f in impls.items(): times[k] += timed(f, 1)
         base = statistics.median(times['sscl float64 (exact Newton step)'])
         for k in impls:
             m = statistics.median(times[k])
-            print(f'| {nr} / {nd} / {M} | {k} | {m:.2f} | {m / base:.2f} | {diffs[k]:.1e} |', flush=True)
+            print(f'| {nr} / {nd} / {M} | {k} | {m:.2f} | {m / base:.2f} | {diffs[k]} |', flush=True)
     nr, nd, M = 50000, 10000, a.big_m
     x = torch.randn(nr + nd, 4, dtype=torch.float32)
     y, w = torch.cat([torch.ones(nd), torch.zeros(nr)]), torch.cat([torch.ones(nd), torch.full((nr,), nd / nr)])

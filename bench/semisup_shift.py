@@ -9,7 +9,7 @@ pipelines run from `configs/digits_shift_pipeline.yaml`:
 - `oracle`: round 1 trained and scored with the target's labels too: the ceiling for this network and recipe.
 Every other accuracy labels the test images from the source labels only (the config's `evaluate` vote).
 
-    python bench/semisup_shift.py --seeds 0 1 2 [--jobs 2]
+    python bench/semisup_shift.py --seeds 0 1 2 [--jobs 2] [--cases oracle]
 """
 import argparse, json, os, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
@@ -71,12 +71,12 @@ def raw_oracle(cfg:Path) -> dict:
         acc[f'accuracy_domain{k}'] = float((SVC(C=10).fit(x[a], y[a]).predict(x[b]) == y[b]).mean())
     return acc
 
-def run_seed(seed:int, out:Path) -> dict:
+def run_seed(seed:int, out:Path, cases=tuple(CASES)) -> dict:
     "One seed's rows: step -> {source, target, ...}, and the pick and pseudo-label precision."
     main = run_case(seed, out, None)
     rows = {k: v for k, v in main['table'].items()}
     rows['raw SVM, each domain its own labels (oracle)'] = raw_oracle(out/f'seed{seed}'/'main.yaml')
-    for case in CASES: rows[f'round1, {case}'] = run_case(seed, out, case)['table']['round1']
+    for case in cases: rows[f'round1, {case}'] = run_case(seed, out, case)['table']['round1']
     pick = main['label_free_pick']
     rows['label-free pick'] = {**rows[pick], 'picked': pick}
     return {'rows': rows, 'pick': pick, 'pseudo_labels': main['pseudo_labels']}
@@ -88,10 +88,12 @@ def main():
     ap.add_argument('--jobs', type=int, default=2, help='seeds run at once (one core each)')
     ap.add_argument('--out', default='runs/bench_semisup_shift')
     ap.add_argument('--config', default=str(ROOT/'configs'/'digits_shift_pipeline.yaml'), help='the pipeline config')
+    ap.add_argument('--cases', nargs='*', default=list(CASES), choices=list(CASES),
+                    help='the single-round comparisons to run beside the pipeline (default: all)')
     a = ap.parse_args()
     CONFIG = Path(a.config).resolve()
     out, t0 = Path(a.out), time.time()
-    with ThreadPoolExecutor(a.jobs) as ex: res = list(ex.map(lambda s: run_seed(s, out), a.seeds))
+    with ThreadPoolExecutor(a.jobs) as ex: res = list(ex.map(lambda s: run_seed(s, out, a.cases), a.seeds))
     print(f'\n{CONFIG.stem}, test accuracy from the source labels only (the oracle: with the target labels too); '
           f'mean ± sd over seeds {a.seeds} ({time.time() - t0:.0f} s)\n')
     print('| step | source | target | both, k-means vote | domain AUC |')
