@@ -5,7 +5,8 @@ rotated dimensions (informative + noise). NPLM, Mahalanobis, MMD and the Frechet
 the fraction where the median crosses Z = 3 (linear interpolation between the fractions run).
 
 usage: python bench/discovery_synthetic.py --seeds 2 3 4 [--noise-dims 1] [--out bench/results/NAME.json]
-       python bench/discovery_synthetic.py --seeds 2 --noise-dims 1 4 8 16 32 --fractions 0 0.01 0.02 0.03 (the scan)"""
+       python bench/discovery_synthetic.py --seeds 2 --noise-dims 1 4 8 16 32 --fractions 0 0.01 0.02 0.03 (the scan)
+       python bench/discovery_synthetic.py --seeds 0 1 --set model.temperature=0.1 (another training recipe)"""
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np, yaml
@@ -46,7 +47,7 @@ def run_case(a, seed, noise_dims, work):
     sscl('fit', '--config', ROOT/'configs'/'synthetic_supcon.yaml', '--seed_everything', seed,
          '--data.init_args.sim_seed', seed, '--data.init_args.noise_dims', noise_dims,
          '--model.encoder.init_args.input_dim', 4 + noise_dims, '--trainer.default_root_dir', work/'run',
-         '--trainer.enable_progress_bar', 'false')
+         '--trainer.enable_progress_bar', 'false', *(f'--{kv}' for kv in a.set))
     fit_s = time.time() - t0
     knn = json.loads((work/'run'/'results.json').read_text())['test_knn_accuracy']
     sscl('predict', '--config', work/'run'/'config.yaml', '--ckpt_path', work/'run'/'checkpoints'/'last.ckpt',
@@ -78,6 +79,8 @@ def main():
     ap.add_argument('--toys', type=int, default=30)
     ap.add_argument('--work', default='/tmp/sscl_bench_discovery')
     ap.add_argument('--out', default=None)
+    ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                    help='a training option over configs/synthetic_supcon.yaml (model.temperature=0.1); repeatable')
     a = ap.parse_args()
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     rows = []
