@@ -6,7 +6,7 @@ the fraction where the median crosses Z = 3 (linear interpolation between the fr
 
 usage: python bench/discovery_synthetic.py --seeds 2 3 4 [--noise-dims 1] [--out bench/results/NAME.json]
        python bench/discovery_synthetic.py --seeds 2 --noise-dims 1 4 8 16 32 --fractions 0 0.01 0.02 0.03 (the scan)
-       python bench/discovery_synthetic.py --seeds 0 1 --set model.temperature=0.1 (another training recipe)"""
+       python bench/discovery_synthetic.py --seeds 0 1 --set model.temperature=0.01 (another training recipe: the paper's)"""
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np, yaml
@@ -80,7 +80,7 @@ def main():
     ap.add_argument('--work', default='/tmp/sscl_bench_discovery')
     ap.add_argument('--out', default=None)
     ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
-                    help='a training option over configs/synthetic_supcon.yaml (model.temperature=0.1); repeatable')
+                    help='a training option over configs/synthetic_supcon.yaml (model.temperature=0.01); repeatable')
     a = ap.parse_args()
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     rows = []
