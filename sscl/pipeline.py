@@ -468,6 +468,20 @@ def _last_copies(plan:Plan) -> list[str]:
     plain = [r.name for r in plan.rounds if not r.adapted][-1]
     return [plain] + [r.name for r in plan.rounds if r.adapted]
 
+# %% ../nbs/07b_pipeline.ipynb #516fd51c
+def _pick_words(cands:list[str], # the candidates of the label-free pick
+                table:dict, # step -> accuracies; `known_cv` for the candidates where scored
+                pick:str, # the candidate picked
+                tol:float=0.01, # `select_label_free`'s tolerance
+               ) -> str:
+    "The report's sentence on the label-free pick, saying so when the known-label CV accuracy excluded no candidate."
+    words = (f'Label-free pick among {", ".join(cands)}: **{pick}** (the lowest domain AUC among those within {tol} of '
+             'the best known-label CV accuracy; no target label is used).')
+    cv = np.array([table.get(n, {}).get('known_cv', np.nan) for n in cands], dtype=float)  # [candidates]
+    if np.isnan(cv).any() or cv.max() - cv.min() > tol: return words
+    return words + (f' Every candidate is within {tol} of the best CV accuracy ({cv.min():.3f}-{cv.max():.3f}, on the'
+                    ' embeddings they were trained on), so the pick is by domain AUC alone.')
+
 # %% ../nbs/07b_pipeline.ipynb #db4c9825
 def _checked_words(st:dict) -> str:
     "How the pseudo-labels' precision was checked: on every kept sample, or on those whose true label is known."
@@ -496,8 +510,7 @@ def report_md(cfg_path:Path, # the pipeline config
         lines += [f'The column {also} labels them with that vote instead ({other}).', '']
     lines += _table_rows(table, domains, also) + ['']
     if pick:
-        lines += [f'Label-free pick among {", ".join(_last_copies(plan))}: **{pick}** (the lowest domain AUC among '
-                  'those within 0.01 of the best known-label CV accuracy; no target label is used).', '']
+        lines += [_pick_words(_last_copies(plan), table, pick), '']
     lines += [
         f'Pseudo-labels for {n} ({_pl_words(st)} in {st["from"]}\'s embedding): '
         f'{st["kept"]} of {st["unlabelled"]} unlabelled training samples kept, {st["accuracy_kept"]:.3f} of them right '
