@@ -37,8 +37,11 @@ def load_round(cfg:dict, run:Path):
 
 @torch.no_grad()
 def embed(model, x:torch.Tensor) -> np.ndarray:
-    "[N, d] embedding of images [N, C, H, W], in chunks."
-    return torch.cat([model(x[i:i + 512]) for i in range(0, len(x), 512)]).numpy()
+    "[N, d] embedding of images [N, C, H, W] (`sscl.evaluate.embed` over a plain loader)."
+    from torch.utils.data import DataLoader, TensorDataset
+    from sscl.evaluate import embed as embed_loader
+    loader = DataLoader(TensorDataset(x, torch.zeros(len(x))), batch_size=512)  # no labels needed
+    return embed_loader(model, loader, progress=False)['h']
 
 def probs(h_fit:np.ndarray, y_fit:np.ndarray, h:np.ndarray, n_cls:int) -> np.ndarray:
     "[N, K] the pipeline's logistic-regression read-out fitted on (h_fit, y_fit), applied to h."
