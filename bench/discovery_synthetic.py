@@ -6,7 +6,8 @@ the fraction where the median crosses Z = 3 (linear interpolation between the fr
 
 usage: python bench/discovery_synthetic.py --seeds 2 3 4 [--noise-dims 1] [--out bench/results/NAME.json]
        python bench/discovery_synthetic.py --seeds 2 --noise-dims 1 4 8 16 32 --fractions 0 0.01 0.02 0.03 (the scan)
-       python bench/discovery_synthetic.py --seeds 0 1 --set model.temperature=0.01 (another training recipe: the paper's)"""
+       python bench/discovery_synthetic.py --seeds 0 1 --set model.temperature=0.01 (another training recipe: the paper's)
+       python bench/discovery_synthetic.py --seeds 11 --discover M=400 --discover 'tests=[nplm]' (other NPLM settings)"""
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np, yaml
@@ -40,6 +41,15 @@ def raw_files(work, seed, noise_dims, n_per_class):
             out.setdefault(name, {})[split] = p
     return out
 
+def discover_options(pairs):
+    "['--KEY', 'VALUE', ...] for `sscl discover` from KEY=VALUE strings (VALUE as on its command line)."
+    out = []
+    for kv in pairs:
+        if '=' not in kv: sys.exit(f'--discover takes KEY=VALUE, not {kv!r}')
+        k, v = kv.split('=', 1)
+        out += [f'--{k}', v]
+    return out
+
 def run_case(a, seed, noise_dims, work):
     t0 = time.time()
     cfg = yaml.safe_load((ROOT/'configs'/'synthetic_supcon.yaml').read_text())
@@ -62,7 +72,7 @@ def run_case(a, seed, noise_dims, work):
         extra = ['--fractions', json.dumps(a.fractions)] if a.fractions else []
         sscl('discover', '--config', ROOT/'configs'/'discovery'/'synthetic.yaml', '--embeddings', files['test'],
              '--train_embeddings', files['train'], '--output', out, '--progress', 'false', '--seed', seed,
-             '--n_null', a.null, '--n_toys', a.toys, *extra)
+             '--n_null', a.null, '--n_toys', a.toys, *extra, *discover_options(a.discover))
         sw = json.loads((out/'sweep.json').read_text())['tests']
         res[name] = {k: dict(fraction=v['fraction'], median=v['median'], lo=v['lo'], hi=v['hi'],
                              crossing=crossing(v['fraction'], v['median'])) for k, v in sw.items()}
@@ -81,6 +91,8 @@ def main():
     ap.add_argument('--out', default=None)
     ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                     help='a training option over configs/synthetic_supcon.yaml (model.temperature=0.01); repeatable')
+    ap.add_argument('--discover', action='append', default=[], metavar='KEY=VALUE',
+                    help='a discover option over configs/discovery/synthetic.yaml (M=400, tests=[nplm]); repeatable')
     a = ap.parse_args()
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     rows = []
