@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np, yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT/'configs'/'synthetic_supcon.yaml'
 
 def sscl(*args):
     "Run an sscl command; stop the bench with its output if it fails."
@@ -50,18 +51,21 @@ def discover_options(pairs):
         out += [f'--{k}', v]
     return out
 
-def run_case(a, seed, noise_dims, work):
-    t0 = time.time()
-    cfg = yaml.safe_load((ROOT/'configs'/'synthetic_supcon.yaml').read_text())
-    n_per_class = cfg['data']['init_args']['n_per_class']
-    sscl('fit', '--config', ROOT/'configs'/'synthetic_supcon.yaml', '--seed_everything', seed,
+def fit_and_embed(seed:int, noise_dims:int, work:Path, options=()) -> float:
+    "`sscl fit` of the config (plus `options`) into work/run, then `sscl predict`; the known-class kNN accuracy."
+    sscl('fit', '--config', CONFIG, '--seed_everything', seed,
          '--data.init_args.sim_seed', seed, '--data.init_args.noise_dims', noise_dims,
          '--model.encoder.init_args.input_dim', 4 + noise_dims, '--trainer.default_root_dir', work/'run',
-         '--trainer.enable_progress_bar', 'false', *(f'--{kv}' for kv in a.set))
-    fit_s = time.time() - t0
-    knn = json.loads((work/'run'/'results.json').read_text())['test_knn_accuracy']
+         '--trainer.enable_progress_bar', 'false', *options)
     sscl('predict', '--config', work/'run'/'config.yaml', '--ckpt_path', work/'run'/'checkpoints'/'last.ckpt',
          '--trainer.enable_progress_bar', 'false')
+    return json.loads((work/'run'/'results.json').read_text())['test_knn_accuracy']
+
+def run_case(a, seed, noise_dims, work):
+    t0 = time.time()
+    n_per_class = yaml.safe_load(CONFIG.read_text())['data']['init_args']['n_per_class']
+    knn = fit_and_embed(seed, noise_dims, work, [f'--{kv}' for kv in a.set])
+    fit_s = time.time() - t0
     spaces = {'embedding': {'test': work/'run'/'predict'/'test.npz', 'train': work/'run'/'embeddings'/'train.npz'},
               **raw_files(work, seed, noise_dims, n_per_class)}
     if a.spaces: spaces = {k: v for k, v in spaces.items() if k in a.spaces}

@@ -19,7 +19,7 @@ import argparse, json
 from pathlib import Path
 import numpy as np, torch, yaml
 from scipy.stats import binom
-from sscl.measure import censored_loglik, smear
+from sscl.measure import censored_loglik, measure, smear
 from sscl.pairs import DigitsDataModule, ShiftedDigitsDataModule
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,10 +58,8 @@ def accuracies(seed:int, args:dict) -> dict:
 def svm_accuracy(x_clean, y_clean, x_test, y_test, args:dict, draws:int=20) -> float:
     "Target test accuracy of an RBF SVM trained on `draws` true measurements of each clean source image."
     from sklearn.svm import SVC
-    g = torch.Generator().manual_seed(0)
-    mu = smear(x_clean.double(), args['contrast'], args['blur'])  # [S, 8, 8] noiseless measurements
-    x = torch.cat([(mu + args['noise'] * torch.randn(mu.shape, generator=g, dtype=mu.dtype)).clamp(0, 1)
-                   for _ in range(draws)]).flatten(1)  # [draws * S, 64]
+    g, kw = torch.Generator().manual_seed(0), {k: args[k] for k in ('contrast', 'blur', 'noise')}
+    x = torch.cat([measure(x_clean.double(), generator=g, **kw) for _ in range(draws)]).flatten(1)  # [draws * S, 64]
     svm = SVC(C=1.0, gamma='scale').fit(x.numpy(), y_clean.repeat(draws).numpy())
     return float((svm.predict(x_test.flatten(1).double().numpy()) == y_test.numpy()).mean())
 
